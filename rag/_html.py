@@ -1,0 +1,45 @@
+"""HTML to readable text: block elements become line breaks, scripts and page chrome are dropped."""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser
+
+_DROP = "script, style, noscript, template, svg, nav, header, footer, aside, form, iframe"
+_BLOCKS = frozenset(
+    ["p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "tr", "table", "blockquote", "pre", "br", "hr", "dt", "dd", "dl", "figure", "figcaption", "caption", "title", "body", "html", "td", "th", "address"]
+)
+
+
+def extract_html(markup: str) -> tuple[str, str]:
+    """Return (text, title) of an HTML page; the title from <title> or the first <h1>."""
+    tree = LexborHTMLParser(markup)
+    title = ""
+    for selector in ("h1", "title"):
+        node = tree.css_first(selector)
+        if node is not None and node.text(strip=True):
+            title = " ".join(node.text().split())
+            break
+    for node in tree.css(_DROP):
+        node.decompose()
+    root = tree.body or tree.root
+    parts: list[str] = []
+    if root is not None:
+        _walk(root, parts)
+    text = re.sub(r"[ \t\f\v]+", " ", "".join(parts))
+    text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text, title
+
+
+def _walk(node, parts: list[str]) -> None:
+    for child in node.iter(include_text=True):
+        if child.tag == "-text":
+            parts.append(child.text_content or "")
+        elif child.tag in _BLOCKS:
+            parts.append("\n")
+            _walk(child, parts)
+            parts.append("\n")
+        else:
+            _walk(child, parts)

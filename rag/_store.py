@@ -1,0 +1,202 @@
+"""An index on disk: manifest.json naming checksummed data files, replaced atomically.
+
+Data files carry a generation suffix, so a save writes new files beside the old ones and then
+swaps the manifest with one ``os.replace``: a crash at any moment leaves a complete index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from embeddings import EmbedderIdentity
+from rag.chunk import Chunk, ChunkSettings
+from rag.errors import IndexFormatError
+from rag.ingest import Document
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PACKAGE_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    identity: EmbedderIdentity
+    settings: ChunkSettings
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+
+
+def exists(path: str | Path) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def write(path: Path, index, snapshot) -> None:
+    """Write the snapshot's files, then swap the manifest in; remove files no manifest names."""
+    path.mkdir(parents=True, exist_ok=True)
+    generation = uuid.uuid4().hex[:12]
+    files = {"store": f"store-{generation}.sqlite", "vectors": f"vectors-{generation}.faiss"}
+    _write_sqlite(path / files["store"], snapshot)
+    _write_bytes(path / files["vectors"], faiss.serialize_index(snapshot.faiss_index).tobytes())
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "package_version": PACKAGE_VERSION,
+        "embedder": asdict(index.embedder.identity),
+        "chunk_settings": asdict(index.settings),
+        "counts": {"documents": len(snapshot.documents), "chunks": len(snapshot.chunks)},
+        "files": files,
+        "sha256": {name: _sha256(path / file_name) for name, file_name in files.items()},
+    }
+    _write_bytes(path / (MANIFEST + ".tmp"), json.dumps(manifest, indent=2).encode())
+    os.replace(path / (MANIFEST + ".tmp"), path / MANIFEST)
+    _fsync_dir(path)
+    for stale in path.iterdir():
+        if stale.name.startswith(("store-", "vectors-")) and stale.name not in files.values():
+            stale.unlink(missing_ok=True)
+
+
+def read(path: str | Path) -> StoredIndex:
+    """Read and verify an index folder.
+
+    Raises:
+        IndexFormatError: anything missing, unreadable, of another format version, or corrupted.
+    """
+    path = Path(path)
+    manifest = _read_manifest(path)
+    try:
+        identity = EmbedderIdentity(**manifest["embedder"])
+        settings = ChunkSettings(**manifest["chunk_settings"])
+        files, checksums, counts = manifest["files"], manifest["sha256"], manifest["counts"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexFormatError(f"index manifest {path / MANIFEST} is incomplete: {exc}") from exc
+    for name in ("store", "vectors"):
+        file_path = path / Path(files[name]).name  # names only: a manifest cannot point elsewhere
+        if not file_path.is_file():
+            raise IndexFormatError(f"index file {file_path} is missing: rebuild the index")
+        if _sha256(file_path) != checksums[name]:
+            raise IndexFormatError(
+                f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
+            )
+    documents, chunks = _read_sqlite(path / Path(files["store"]).name)
+    vectors = _read_vectors(path / Path(files["vectors"]).name, identity.dim)
+    if not (len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)):
+        raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
+    return StoredIndex(identity, settings, documents, chunks, vectors)
+
+
+def _read_manifest(path: Path) -> dict:
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise IndexFormatError(
+            f"no index at {path} (no {MANIFEST}): build one with 'rag index PATH... --index {path}'"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexFormatError(f"index manifest {manifest_path} is unreadable: {exc}") from exc
+    version = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if version != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"index at {path} has format version {version!r}, this rag reads {FORMAT_VERSION}: "
+            "rebuild it with 'rag index'"
+        )
+    return manifest
+
+
+def _read_vectors(file_path: Path, dim: int) -> np.ndarray:
+    try:
+        flat = faiss.deserialize_index(np.fromfile(file_path, dtype=np.uint8))
+    except RuntimeError as exc:
+        raise IndexFormatError(f"index file {file_path} is not a FAISS index: {exc}") from exc
+    if flat.d != dim:
+        raise IndexFormatError(f"vectors in {file_path} have {flat.d} dimensions, expected {dim}")
+    return flat.reconstruct_n(0, flat.ntotal).astype(np.float32) if flat.ntotal else np.zeros(
+        (0, dim), dtype=np.float32
+    )
+
+
+_SCHEMA = """
+CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, file_sha256 TEXT,
+    title TEXT, title_source TEXT, page_starts TEXT, content_spans TEXT);
+CREATE TABLE chunks (row INTEGER PRIMARY KEY, source TEXT, start INTEGER, end INTEGER,
+    page INTEGER, text TEXT);
+"""
+
+
+def _write_sqlite(file_path: Path, snapshot) -> None:
+    file_path.unlink(missing_ok=True)
+    db = sqlite3.connect(file_path)
+    try:
+        db.executescript(_SCHEMA)
+        db.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (d.source, d.format, d.text, d.file_sha256, d.title, d.title_source,
+                 json.dumps(d.page_starts), json.dumps(d.content_spans))
+                for d in snapshot.documents.values()
+            ],
+        )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+            [(i, c.source, c.start, c.end, c.page, c.text) for i, c in enumerate(snapshot.chunks)],
+        )
+        db.commit()
+    finally:
+        db.close()
+    with file_path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk]]:
+    try:
+        db = sqlite3.connect(f"file:{file_path}?mode=ro", uri=True)
+        try:
+            documents = {
+                row[0]: Document(
+                    source=row[0], format=row[1], text=row[2], file_sha256=row[3], title=row[4],
+                    title_source=row[5], page_starts=tuple(json.loads(row[6])),
+                    content_spans=tuple(tuple(span) for span in json.loads(row[7])),
+                )
+                for row in db.execute("SELECT * FROM documents")
+            }
+            chunks = [
+                Chunk(source, start, end, page, text)
+                for _, source, start, end, page, text in db.execute("SELECT * FROM chunks ORDER BY row")
+            ]
+        finally:
+            db.close()
+    except (sqlite3.Error, ValueError, TypeError) as exc:
+        raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
+    return documents, chunks
+
+
+def _write_bytes(file_path: Path, data: bytes) -> None:
+    with file_path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(file_path: Path) -> str:
+    digest = hashlib.sha256()
+    with file_path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

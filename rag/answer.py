@@ -1,0 +1,227 @@
+"""Answering: pick the sentence and the shortest span that answers, or say it is not there.
+
+>>> answer = ask(index, "Who heads IOM's Counter-Trafficking Division?")
+>>> answer.found, answer.text, answer.citations[0].title
+(True, 'Richard Danziger', 'Unique Tool Launched to Help Fight Human Trafficking Worldwide')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rag import _spans
+from rag.chunk import split_sentences
+from rag.retrieve import Hit
+
+__all__ = ["Answer", "Citation", "ask"]
+
+DEFAULT_K = 5
+# Answers below this confidence are reported as not found.
+MIN_CONFIDENCE = 0.5
+_SENTENCES_SCORED = 12
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source: the cited sentence (``start``/``end``) in the document's text, the answer
+    span inside it (``answer_start``/``answer_end``, only on the citation that holds the answer),
+    and the retrieved passage around it."""
+
+    n: int
+    title: str
+    source: str
+    page: int | None
+    start: int
+    end: int
+    answer_start: int | None
+    answer_end: int | None
+    text: str
+    passage_start: int
+    passage_end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The extracted answer; with ``found`` False, ``citations`` are the closest passages."""
+
+    question: str
+    text: str
+    found: bool
+    confidence: float
+    sentence: str
+    citations: list[Citation]
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``rag ask --json``."""
+        keys = ("n", "title", "source", "page", "start", "end", "answer_start", "answer_end", "text")
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "found": self.found,
+            "confidence": round(self.confidence, 4),
+            "sentence": self.sentence,
+            "citations": [{key: getattr(c, key) for key in keys} for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit: Hit
+    start: int  # sentence offsets in the document text
+    end: int
+    text: str
+    relevance: float  # sentence-level evidence
+    similarity: float
+    overlap: float
+    span_start: int = 0  # answer offsets within the sentence text
+    span_end: int = 0
+    span_fit: float = 0.0
+
+
+def ask(
+    index,
+    question: str,
+    k: int = DEFAULT_K,
+    sources: list[str] | None = None,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> Answer:
+    """Answer a question from the index with an extracted span and numbered citations.
+
+    Args:
+        k: passages retrieved and cited.
+        sources: only search these documents (source paths).
+        min_confidence: below this the answer is reported as not found.
+
+    Raises:
+        ValueError: empty question, ``k`` < 1, or ``min_confidence`` outside [0, 1].
+    """
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
+    hits = index.search(question, k=k, sources=sources)
+    if not hits:
+        return Answer(question, "", False, 0.0, "", [])
+    question_terms = _question_terms(question, index)
+    candidates = _score_sentences(index, question, question_terms, hits)
+    kind = _spans.question_type(question)
+    best = max(
+        (_with_span(c, question_terms, kind) for c in candidates),
+        key=lambda c: c.relevance + 0.35 * c.span_fit,
+    )
+    confidence = _confidence(best)
+    found = confidence >= min_confidence
+    answer_text = best.text[best.span_start : best.span_end] if found else ""
+    return Answer(
+        question, answer_text, found, confidence, " ".join(best.text.split()) if found else "",
+        _citations(hits, candidates, best if found else None),
+    )
+
+
+def _question_terms(question: str, index) -> dict[str, float]:
+    """Content-word stems of the question, weighted by inverse document frequency."""
+    words = [w for _, _, w in _spans.tokens(question) if w not in _spans.STOPWORDS]
+    stems = {_spans.stem(w) for w in words}
+    idf = index._snapshot.lexicon.idf
+    return {s: idf(s) for s in stems}
+
+
+def _score_sentences(index, question: str, terms: dict[str, float], hits: list[Hit]):
+    seen, pending = set(), []
+    for rank, hit in enumerate(hits):
+        document = index.document(hit.source)
+        for start, end in split_sentences(document.text, hit.start, hit.end):
+            if (hit.source, start) not in seen:
+                seen.add((hit.source, start))
+                pending.append((rank, hit, start, end, document.text[start:end]))
+    vectors = index.embedder.embed([question] + [" ".join(p[4].split()) for p in pending])
+    similarities = vectors[1:] @ vectors[0]  # (n_sentences,)
+    total = sum(terms.values()) or 1.0
+    candidates = []
+    for (rank, hit, start, end, text), similarity in zip(pending, similarities, strict=True):
+        present = {_spans.stem(w) for _, _, w in _spans.tokens(text)}
+        overlap = sum(weight for s, weight in terms.items() if s in present) / total
+        relevance = 0.5 * float(similarity) + 0.5 * overlap + 0.05 / (1 + rank)
+        candidates.append(_Candidate(hit, start, end, text, relevance, float(similarity), overlap))
+    candidates.sort(key=lambda c: -c.relevance)
+    return candidates[:_SENTENCES_SCORED]
+
+
+def _with_span(candidate: _Candidate, terms: dict[str, float], kind: str) -> _Candidate:
+    text = candidate.text
+    words = _spans.tokens(text)
+    matched = [i for i, (_, _, w) in enumerate(words) if _spans.stem(w) in terms]
+    total = sum(terms.values()) or 1.0
+    best, best_score = None, -math.inf
+    for span in _spans.candidate_spans(text):
+        inside = [i for i, (s, e, _) in enumerate(words) if s >= span.start and e <= span.end]
+        if not inside:
+            continue
+        repeated = sum(1 for i in inside if i in matched) / len(inside)
+        fit = _spans.type_fit(span, text[span.start : span.end], kind, text[: span.start])
+        adjacency = _adjacent_evidence(words, inside, terms) / total
+        nearness = _nearness(inside, matched)
+        length_penalty = 0.04 * max(0, len(inside) - 4)
+        score = fit + 0.8 * adjacency + 0.4 * nearness - 1.2 * repeated - length_penalty
+        if score > best_score:
+            best, best_score = span, score
+    if best is None:
+        return candidate
+    fit = max(0.0, min(1.0, best_score / 2.0))
+    return _replace(candidate, best.start, best.end, fit)
+
+
+def _replace(candidate: _Candidate, start: int, end: int, fit: float) -> _Candidate:
+    from dataclasses import replace
+
+    return replace(candidate, span_start=start, span_end=end, span_fit=fit)
+
+
+def _adjacent_evidence(words, inside: list[int], terms: dict[str, float]) -> float:
+    """Weight of question words next to the span, walking out over stop words on each side."""
+    evidence = 0.0
+    for step, edge in ((-1, inside[0] - 1), (1, inside[-1] + 1)):
+        i, seen = edge, 0.0
+        while 0 <= i < len(words):
+            word = words[i][2]
+            weight = terms.get(_spans.stem(word))
+            if weight is not None:
+                seen += weight
+            elif word not in _spans.STOPWORDS:
+                break
+            i += step
+        evidence = max(evidence, seen)
+    return evidence
+
+
+def _nearness(inside: list[int], matched: list[int]) -> float:
+    if not matched:
+        return 0.0
+    distance = min(min(abs(i - m) for m in matched) for i in inside)
+    return 1.0 / (1.0 + distance)
+
+
+def _confidence(candidate: _Candidate) -> float:
+    """Chance the answer is right, from sentence evidence and span fit (logistic)."""
+    z = 6.0 * candidate.overlap + 4.0 * candidate.similarity + 1.5 * candidate.span_fit - 5.5
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _citations(hits: list[Hit], candidates, best: _Candidate | None) -> list[Citation]:
+    citations = []
+    best_by_hit = {}
+    for c in candidates:
+        best_by_hit.setdefault((c.hit.source, c.hit.start), c)
+    ordered = list(hits)
+    if best is not None:
+        ordered.sort(key=lambda h: h is not best.hit)
+    for n, hit in enumerate(ordered, start=1):
+        top = best if best is not None and hit is best.hit else best_by_hit.get((hit.source, hit.start))
+        start, end = (top.start, top.end) if top else (hit.start, hit.end)
+        answer = (best.start + best.span_start, best.start + best.span_end) if best is not None and top is best else (None, None)
+        citations.append(
+            Citation(n, hit.title, hit.source, hit.page, start, end, *answer, hit.text,
+                     hit.start, hit.end)
+        )
+    return citations
+
+

@@ -1,0 +1,167 @@
+"""The ``rag`` command: a thin shell over the library (parse, call, print)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    import rag
+    from embeddings import EmbeddingError
+
+    try:
+        return args.handler(args)
+    except (rag.RagError, EmbeddingError, ValueError, FileNotFoundError, PermissionError) as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Ask questions of your documents offline; answers are extracted spans with "
+        "exact citations.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    index = commands.add_parser("index", help="index files and folders (incremental)")
+    index.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (recursive)")
+    _index_option(index)
+    index.add_argument("--model", help="embedding model name or folder (default: $RAG_MODEL or "
+                       "the bundled all-MiniLM-L6-v2); only for a new index")
+    index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.set_defaults(handler=_index)
+
+    ask = commands.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question")
+    _index_option(ask)
+    ask.add_argument("--k", type=int, default=5, help="passages to retrieve and cite (default 5)")
+    ask.add_argument("--source", action="append", help="only search this document (repeatable)")
+    ask.add_argument("--min-confidence", type=float, default=None,
+                     help="report 'not found' below this confidence (default 0.5)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(handler=_ask)
+
+    search = commands.add_parser("search", help="show the passages retrieved for a query")
+    search.add_argument("query")
+    _index_option(search)
+    search.add_argument("--k", type=int, default=5, help="passages to show (default 5)")
+    search.add_argument("--source", action="append", help="only search this document (repeatable)")
+    search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    search.set_defaults(handler=_search)
+
+    info = commands.add_parser("info", help="describe an index")
+    _index_option(info)
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    info.set_defaults(handler=_info)
+    return parser
+
+
+def _index_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", required=True, metavar="DIR", help="index folder")
+
+
+def _index(args) -> int:
+    import rag
+
+    started = time.perf_counter()
+    index = rag.Index.build(args.paths, path=args.index, model=args.model, progress=True)
+    report = index.last_report
+    summary = {
+        "index": args.index,
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "unchanged": len(report.unchanged),
+        "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "chunks_embedded": report.chunks_embedded,
+        "documents": len(index.documents),
+        "chunks": index.chunk_count(),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(
+        f"Indexed {summary['documents']} documents ({summary['chunks']} chunks) into {args.index} "
+        f"in {summary['seconds']} s: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {summary['unchanged']} unchanged, "
+        f"{report.chunks_embedded} chunks embedded."
+    )
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.source}: {skipped.reason}")
+    return 0
+
+
+def _ask(args) -> int:
+    import rag
+    from rag.answer import MIN_CONFIDENCE
+
+    index = rag.Index.load(args.index)
+    threshold = MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence
+    answer = rag.ask(index, args.question, k=args.k, sources=args.source, min_confidence=threshold)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    if answer.found:
+        print(f"Answer: {answer.text}   (confidence {answer.confidence:.2f})")
+        print(f"From:   {answer.sentence}")
+    else:
+        print(f"Not found in the documents (best confidence {answer.confidence:.2f}). "
+              "Closest passages:")
+    for c in answer.citations:
+        page = f", page {c.page}" if c.page else ""
+        print(f"[{c.n}] {c.title}{page} — {c.source} chars {c.start}-{c.end}")
+    return 0
+
+
+def _search(args) -> int:
+    import rag
+
+    index = rag.Index.load(args.index)
+    hits = index.search(args.query, k=args.k, sources=args.source)
+    if args.json:
+        fields = ("score", "title", "source", "page", "start", "end", "text")
+        print(json.dumps([{f: getattr(h, f) for f in fields} for h in hits], indent=2,
+                         ensure_ascii=False))
+        return 0
+    for n, hit in enumerate(hits, start=1):
+        page = f", page {hit.page}" if hit.page else ""
+        print(f"[{n}] {hit.score:.4f} {hit.title}{page} — {hit.source} chars {hit.start}-{hit.end}")
+        print("    " + " ".join(hit.text.split())[:300])
+    return 0
+
+
+def _info(args) -> int:
+    import rag
+
+    index = rag.Index.load(args.index)
+    info = index.info()
+    info["sources"] = [
+        {"source": d.source, "title": d.title, "format": d.format,
+         "chunks": index.chunk_count(d.source)}
+        for d in index.documents
+    ]
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    for key in ("path", "model", "documents", "chunks", "max_tokens", "overlap_sentences"):
+        print(f"{key}: {info[key]}")
+    for d in info["sources"]:
+        print(f"  {d['chunks']:4d} chunks  {d['title']}  ({d['source']})")
+    return 0
+
+

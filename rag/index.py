@@ -1,0 +1,249 @@
+"""The index: documents, chunks and their vectors, kept in sync with folders and saved atomically.
+
+>>> index = Index.build(["data/counter-trafficking"], path="index")
+>>> index = Index.load("index")
+>>> report = index.sync(["data/counter-trafficking"])   # re-embeds only what changed
+>>> index.search("What did the experts recommend mapping?", k=5)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from embeddings import Embedder, load_embedder
+from rag import _store
+from rag.chunk import Chunk, ChunkSettings, split_document
+from rag.errors import EmbedderMismatchError
+from rag.ingest import (
+    MAX_FILE_BYTES,
+    Document,
+    ExtractionError,
+    Skipped,
+    discover_files,
+    extract_file,
+    mark_content,
+)
+from rag.retrieve import Hit, Lexicon, search
+
+__all__ = ["Index", "SyncReport"]
+
+
+@dataclass
+class SyncReport:
+    """What one indexing run did; ``skipped`` gives every file left out and why."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """One consistent state; searches read a snapshot, syncs replace it whole."""
+
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (n_chunks, dim), row i belongs to chunks[i]
+    faiss_index: faiss.Index
+    lexicon: Lexicon
+
+    @classmethod
+    def create(cls, documents: dict[str, Document], chunks: list[Chunk], vectors: np.ndarray):
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            flat.add(vectors)
+        lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
+        return cls(documents, chunks, vectors, flat, lexicon)
+
+
+class Index:
+    """Documents, chunks and vectors of a collection, with hybrid search."""
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        path: str | Path | None = None,
+        settings: ChunkSettings | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
+    ):
+        self.embedder = embedder or load_embedder()
+        self.path = Path(path) if path else None
+        self.settings = settings or ChunkSettings(max_tokens=self.embedder.max_tokens)
+        if self.settings.max_tokens > self.embedder.max_tokens:
+            raise ValueError(
+                f"chunks of {self.settings.max_tokens} tokens would be truncated by "
+                f"{self.embedder.identity.name} (limit {self.embedder.max_tokens})"
+            )
+        self.max_file_bytes = max_file_bytes
+        empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
+        self._snapshot = _Snapshot.create({}, [], empty)
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def build(
+        cls,
+        paths: list[str | Path],
+        path: str | Path | None = None,
+        model: str | None = None,
+        progress: bool = False,
+    ) -> Index:
+        """Index files and folders; save to ``path`` when given (existing index there is updated)."""
+        if path and _store.exists(path):
+            index = cls.load(path, model=model)
+        else:
+            index = cls(load_embedder(model), path=path)
+        index.last_report = index.sync(paths, progress=progress)
+        return index
+
+    @classmethod
+    def load(cls, path: str | Path, model: str | Embedder | None = None) -> Index:
+        """Open a saved index, verifying its files and its embedding model.
+
+        Raises:
+            IndexFormatError: missing, damaged or incompatible files.
+            EmbedderMismatchError: ``model`` differs from the one the index was built with.
+        """
+        stored = _store.read(path)
+        if model is None or isinstance(model, str):
+            embedder = load_embedder(model or stored.identity.name)
+        else:
+            embedder = model
+        if embedder.identity != stored.identity:
+            raise EmbedderMismatchError(
+                f"index at {path} was built with {stored.identity.describe()}, asked to use "
+                f"{embedder.identity.describe()}: rebuild with 'rag index ... --index {path} "
+                f"--model {embedder.identity.name}' into a new folder, or use the original model"
+            )
+        index = cls(embedder, path=path, settings=stored.settings)
+        index._snapshot = _Snapshot.create(stored.documents, stored.chunks, stored.vectors)
+        return index
+
+    # Reading ---------------------------------------------------------------------------------
+
+    @property
+    def documents(self) -> list[Document]:
+        return sorted(self._snapshot.documents.values(), key=lambda d: d.source)
+
+    def chunk_count(self, source: str | None = None) -> int:
+        chunks = self._snapshot.chunks
+        return len(chunks) if source is None else sum(1 for c in chunks if c.source == source)
+
+    def document(self, source: str) -> Document | None:
+        """The indexed document with this exact source path, or None."""
+        return self._snapshot.documents.get(source)
+
+    def search(self, query: str, k: int = 5, sources: list[str] | None = None) -> list[Hit]:
+        """Hybrid (dense + BM25) search, best first; see ``rag.retrieve.search``."""
+        return search(self, query, k=k, sources=sources)
+
+    def info(self) -> dict:
+        """Counts and settings, for ``rag info``."""
+        snapshot = self._snapshot
+        return {
+            "path": str(self.path) if self.path else None,
+            "model": self.embedder.identity.describe(),
+            "documents": len(snapshot.documents),
+            "chunks": len(snapshot.chunks),
+            "max_tokens": self.settings.max_tokens,
+            "overlap_sentences": self.settings.overlap_sentences,
+        }
+
+    # Writing ---------------------------------------------------------------------------------
+
+    def sync(self, paths: list[str | Path], progress: bool = False) -> SyncReport:
+        """Bring the index in line with files and folders, re-embedding only what changed.
+
+        Documents under ``paths`` whose files are gone are removed, as is any document whose file
+        no longer exists. A file that cannot be read keeps its previously indexed version.
+        Saves atomically when the index has a path.
+
+        Raises:
+            FileNotFoundError: a path in ``paths`` does not exist.
+        """
+        started = time.perf_counter()
+        roots = [Path(p).expanduser().resolve() for p in paths]
+        files, skipped = discover_files(roots)
+        with self._write_lock:
+            old = self._snapshot
+            documents, skipped = self._read_documents(files, roots, old, skipped, progress)
+            documents = {d.source: d for d in mark_content(documents)}
+            report, snapshot = self._rebuild(old, documents, skipped, progress)
+            if self.path:
+                _store.write(self.path, self, snapshot)
+            self._snapshot = snapshot
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def save(self, path: str | Path | None = None) -> None:
+        """Write the index to ``path`` (or its own path) atomically."""
+        if path:
+            self.path = Path(path)
+        if not self.path:
+            raise ValueError("no path to save to: pass one, or build with path=...")
+        with self._write_lock:
+            _store.write(self.path, self, self._snapshot)
+
+    def _read_documents(self, files, roots, old: _Snapshot, skipped, progress):
+        found = {str(f) for f in files}
+        keep = [
+            s for s in old.documents
+            if s not in found and not _is_under(s, roots) and Path(s).is_file()
+        ]
+        documents: list[Document] = []
+        from tqdm import tqdm
+
+        for source in tqdm([*map(str, files), *keep], desc="Reading", unit="file", disable=not progress):
+            previous = old.documents.get(source)
+            try:
+                fresh = extract_file(source, self.max_file_bytes)
+            except ExtractionError as exc:
+                skipped.append(Skipped(source, str(exc)))
+                if previous:  # a file that turned unreadable keeps its indexed version
+                    documents.append(previous)
+                continue
+            documents.append(fresh)
+        return documents, skipped
+
+    def _rebuild(self, old: _Snapshot, documents: dict[str, Document], skipped, progress):
+        report = SyncReport(skipped=skipped)
+        kept_rows: list[int] = []
+        new_chunks: list[Chunk] = []
+        for source, doc in documents.items():
+            previous = old.documents.get(source)
+            if previous and previous.content_sha256 == doc.content_sha256:
+                report.unchanged.append(source)
+                kept_rows.extend(i for i, c in enumerate(old.chunks) if c.source == source)
+                continue
+            (report.updated if previous else report.added).append(source)
+            new_chunks.extend(split_document(doc, self.embedder.count_tokens, self.settings))
+        report.removed.extend(s for s in old.documents if s not in documents)
+        texts = [_embedding_text(documents[c.source], c) for c in new_chunks]
+        new_vectors = self.embedder.embed(texts, progress=progress)
+        chunks = [old.chunks[i] for i in kept_rows] + new_chunks
+        vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
+        report.chunks_embedded = len(new_chunks)
+        return report, _Snapshot.create(documents, chunks, vectors)
+
+
+def _embedding_text(document: Document, chunk: Chunk) -> str:
+    """The title gives every chunk its document's topic, unless the title is the text itself."""
+    if document.title_source in ("metadata", "headline") and not chunk.text.startswith(
+        document.title
+    ):
+        return f"{document.title}\n{chunk.text}"
+    return chunk.text
+
+
+def _is_under(source: str, roots: list[Path]) -> bool:
+    path = Path(source)
+    return any(path == root or root in path.parents for root in roots)

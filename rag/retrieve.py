@@ -1,0 +1,137 @@
+"""Retrieval: dense (FAISS inner product) and BM25 rankings fused by reciprocal rank.
+
+>>> hits = search(index, "What did the experts recommend mapping?", k=5)
+>>> hits[0].title, hits[0].source, hits[0].start, hits[0].end
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import bm25s
+import faiss
+import numpy as np
+import Stemmer
+
+__all__ = ["Hit", "Lexicon", "search"]
+
+# Reciprocal rank fusion constant (Cormack et al. 2009); each ranking list contributes 1/(K + rank).
+RRF_K = 60
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with where it comes from; ``score`` is the fused score."""
+
+    text: str
+    score: float
+    title: str
+    source: str
+    start: int
+    end: int
+    page: int | None
+    similarity: float  # cosine similarity of question and chunk, in [-1, 1]
+    bm25: float
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-worded, stemmed word tokens, as BM25 sees them."""
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+    )
+
+
+class Lexicon:
+    """BM25 over a fixed list of texts."""
+
+    def __init__(self, texts: list[str]):
+        self.size = len(texts)
+        self._bm25 = bm25s.BM25()
+        self._document_frequency: dict[str, int] = {}
+        if texts:
+            tokenized = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
+            self._bm25.index(tokenized, show_progress=False)
+            words = {i: w for w, i in tokenized.vocab.items()}
+            for ids in tokenized.ids:
+                for i in set(ids):
+                    self._document_frequency[words[i]] = self._document_frequency.get(words[i], 0) + 1
+
+    def idf(self, stem: str) -> float:
+        """Smoothed inverse document frequency of a stemmed word; unseen words weigh most."""
+        n = self._document_frequency.get(stem, 0)
+        return math.log(1.0 + (self.size - n + 0.5) / (n + 0.5))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every text for the query, shape (size,)."""
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        tokens = tokenize([query])[0]
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+
+def search(index, query: str, k: int = 5, sources: list[str] | None = None) -> list[Hit]:
+    """The ``k`` best chunks for ``query``, best first, optionally only from ``sources``.
+
+    Raises:
+        ValueError: empty query or ``k`` < 1.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("the question is empty: ask something")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    snapshot = index._snapshot
+    allowed = _allowed_rows(snapshot, sources)
+    if not snapshot.chunks or (allowed is not None and not len(allowed)):
+        return []
+    depth = min(len(snapshot.chunks), max(50, 4 * k))
+    query_vector = index.embedder.embed([query])  # (1, dim)
+    similarities = _dense_scores(snapshot, query_vector, allowed)
+    lexical = snapshot.lexicon.scores(query)
+    if allowed is not None:
+        mask = np.zeros(len(lexical), dtype=bool)
+        mask[allowed] = True
+        lexical = np.where(mask, lexical, 0.0)
+    dense_rank = sorted(similarities, key=similarities.get, reverse=True)[:depth]
+    lexical_rank = [int(i) for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0]
+    fused = _reciprocal_rank_fusion([dense_rank, lexical_rank])
+    hits = []
+    for row, score in fused[:k]:
+        chunk = snapshot.chunks[row]
+        document = snapshot.documents[chunk.source]
+        hits.append(
+            Hit(chunk.text, score, document.title, chunk.source, chunk.start, chunk.end,
+                chunk.page, float(similarities.get(row, _cosine(snapshot, row, query_vector))),
+                float(lexical[row]))
+        )
+    return hits
+
+
+def _allowed_rows(snapshot, sources: list[str] | None) -> np.ndarray | None:
+    if sources is None:
+        return None
+    wanted = set(sources)
+    return np.array([i for i, c in enumerate(snapshot.chunks) if c.source in wanted], dtype=np.int64)
+
+
+def _dense_scores(snapshot, query_vector: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
+    depth = min(len(snapshot.chunks), 200)
+    params = None
+    if allowed is not None:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        depth = min(depth, len(allowed))
+    scores, rows = snapshot.faiss_index.search(query_vector, depth, params=params)
+    return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+
+
+def _cosine(snapshot, row: int, query_vector: np.ndarray) -> float:
+    return float(snapshot.vectors[row] @ query_vector[0])
+
+
+def _reciprocal_rank_fusion(rankings: list[list[int]]) -> list[tuple[int, float]]:
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, start=1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
