@@ -48,7 +48,8 @@ class EmbeddingCache:
                 batch = keys[start : start + 500]
                 marks = ",".join("?" * len(batch))
                 rows = self._db.execute(
-                    f"SELECT text_sha256, vector FROM vectors WHERE model = ? AND text_sha256 IN ({marks})",
+                    "SELECT text_sha256, vector FROM vectors"
+                    f" WHERE model = ? AND text_sha256 IN ({marks})",
                     [model_key, *batch],
                 ).fetchall()
                 for key, blob in rows:

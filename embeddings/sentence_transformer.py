@@ -128,8 +128,11 @@ class SentenceTransformerEmbedder:
             batch_texts = [texts[i] for i in batch]
             with self._lock:
                 encoded = self._model.encode(
-                    batch_texts, batch_size=_BATCH, normalize_embeddings=True,
-                    convert_to_numpy=True, show_progress_bar=False,
+                    batch_texts,
+                    batch_size=_BATCH,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
                 )
             vectors[batch] = encoded.astype(np.float32)  # (len(batch), dim)
             if self._cache:

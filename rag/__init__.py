@@ -13,6 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from rag.answer import Answer, Citation, ask  # noqa: E402
 from rag.errors import EmbedderMismatchError, IndexFormatError, RagError  # noqa: E402
+from rag.evaluate import Report, evaluate  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.retrieve import Hit  # noqa: E402
 
@@ -25,5 +26,7 @@ __all__ = [
     "Index",
     "IndexFormatError",
     "RagError",
+    "Report",
     "ask",
+    "evaluate",
 ]

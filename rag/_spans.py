@@ -9,8 +9,153 @@ import Stemmer
 
 _STEMMER = Stemmer.Stemmer("english")
 STOPWORDS = frozenset(
-    ["a", "an", "the", "of", "for", "to", "in", "on", "at", "by", "with", "from", "and", "or", "but", "as", "that", "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "done", "has", "have", "had", "having", "it", "its", "this", "these", "those", "there", "their", "they", "them", "he", "she", "his", "her", "him", "i", "we", "our", "you", "your", "me", "my", "not", "no", "so", "if", "then", "than", "such", "into", "onto", "over", "under", "between", "among", "about", "via", "per", "all", "any", "each", "some", "can", "could", "will", "would", "shall", "should", "may", "might", "must", "also", "other", "one's", "s"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "and",
+        "or",
+        "but",
+        "as",
+        "that",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "done",
+        "has",
+        "have",
+        "had",
+        "having",
+        "it",
+        "its",
+        "this",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "i",
+        "we",
+        "our",
+        "you",
+        "your",
+        "me",
+        "my",
+        "not",
+        "no",
+        "so",
+        "if",
+        "then",
+        "than",
+        "such",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "between",
+        "among",
+        "about",
+        "via",
+        "per",
+        "all",
+        "any",
+        "each",
+        "some",
+        "can",
+        "could",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "also",
+        "other",
+        "one's",
+        "s",
+    ]
 )
+_VERB_BASES = (
+    "be have do say get make go know take see come think look want give use find tell ask work "
+    "seem feel try leave call need become keep let begin show hear play run move live believe "
+    "bring happen write provide sit stand lose pay meet include continue set learn change lead "
+    "understand watch follow stop create speak read allow add spend grow open walk win offer "
+    "remember consider appear buy wait serve die send expect build stay fall cut reach kill "
+    "remain suggest raise pass sell require report decide pull describe refer define consist "
+    "contain involve produce form base name design develop establish operate own hold receive "
+    "state claim note mean argue fail occur exist prove determine represent depend launch "
+    "announce replace join support increase reduce publish release found locate tend fall "
+    "place mark introduce associate relate compare achieve apply identify"
+)
+_IRREGULAR = (
+    "is are was were been being am has had having does did done said got made went gone knew "
+    "known took taken saw seen came thought gave given told felt left kept began begun showed "
+    "shown heard ran brought wrote written sat stood lost paid met set led understood spoke "
+    "spoken read grew grown won sent built stayed fell fallen cut held meant became become "
+    "found lies lay lain"
+)
+
+
+def _inflections(base: str) -> set[str]:
+    stem_e = base[:-1] if base.endswith("e") else base
+    third = base + ("es" if base.endswith(("s", "sh", "ch", "x", "o")) else "s")
+    return {base, third, stem_e + "ed", stem_e + "ing", base + "d" if base.endswith("e") else ""}
+
+
+VERBS = frozenset(
+    set(_IRREGULAR.split()).union(*(_inflections(b) for b in _VERB_BASES.split())) - {""}
+)
+_WEAK_WORDS = frozenset(
+    "many much several most more less few various however although though while since because "
+    "thus therefore hence also often usually generally typically only even still yet already "
+    "very well instead rather whereas moreover furthermore first second third last next new "
+    "one two other another such same own called known referred whether later earlier either "
+    "neither both each every case example instance contrast addition part way kind type".split()
+)
+
+
+def is_weak(word: str) -> bool:
+    """A word that cannot carry an answer alone: a verb, an adverb, a quantifier."""
+    word = word.lower()
+    return word in VERBS or word in _WEAK_WORDS or (word.endswith("ly") and len(word) > 4)
+
+
+def _is_lone_verb_form(text: str) -> bool:
+    return " " not in text and text.islower() and text.endswith(("ed", "ing")) and len(text) > 4
+
+
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
     "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
@@ -25,36 +170,103 @@ _DATE = re.compile(
     rf"\b(?:(?:{_WEEKDAYS}),?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?(?:,?\s+\d{{4}})?"
     rf"|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}})?(?:,?\s+\d{{4}})?"
     rf"|(?:{_MONTHS})\s+\d{{4}}|(?:{_MONTHS})\b|(?:{_WEEKDAYS})\b"
-    r"|(?:1[0-9]|20)\d{2}(?:\s*[-–]\s*(?:1[0-9]|20)?\d{2})?s?\b)"
+    r"|(?:1[0-9]|20)\d{2}(?:\s*[-–]\s*(?:1[0-9]|20)?\d{2})?s?\b"
+    r"|\b\d{1,2}[h:]\d{2}(?:\s*[-–]\s*\d{1,2}[h:]\d{2})?(?:\s*(?:[ap]\.?m\.?|local time))?)"
 )
 _NUMBER = re.compile(
-    r"(?:[$€£¥]\s?)?\b\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|per cent|million|billion|thousand|"
-    rf"trillion|km|kilometres|kilometers|miles|m|kg|hours|years|days|yards|points))?\b(?:\s?%)?"
+    r"\b\d+(?:st|nd|rd|th)\b|(?:[$€£¥]\s?)?\b\d[\d,]*(?:\.\d+)?"
+    r"(?:\s?(?:%|percent|per cent|million|billion|thousand|"
+    rf"trillion|km|kilometres|kilometers|miles|mm|cm|m|kg|tonnes|tons|acres|feet|ft|hours|years|"
+    rf"days|yards|points))?\b(?:\s?%)?"
+    rf"|\b(?:{_NUMBER_WORDS})-(?:day|week|month|year|hour|minute)\b"
     rf"|\b(?:{_NUMBER_WORDS})(?:[\s-](?:{_NUMBER_WORDS}))*\b",
     re.IGNORECASE,
 )
-_CAPITAL_WORD = r"(?:[A-Z][\w'’.-]*|\d+(?:st|nd|rd|th)?)"
+_CAPITAL_WORD = r"[A-Z][\w'’.-]*"
 _PROPER = re.compile(
     rf"{_CAPITAL_WORD}(?:\s+(?:(?:of|for|the|and|de|des|du|la|le|von|van|der|di|da|al|&)\s+)*"
-    rf"{_CAPITAL_WORD})*"
+    rf"(?:{_CAPITAL_WORD}|\d+(?:st|nd|rd|th)?\b))*"
 )
-_TOKEN = re.compile(r"\w+(?:[-'’.]\w+)*")
+_TOKEN = re.compile(r"\d[\d,.]*\d|\w+(?:[-'’.]\w+)*")
 _ORG_WORDS = frozenset(
-    ["organization", "organisation", "ministry", "department", "agency", "office", "bureau", "council", "commission", "union", "association", "foundation", "university", "committee", "company", "corporation", "group", "police", "government", "institute", "bank", "unit", "division", "nations", "programme", "program", "court", "party", "network", "centre", "center", "force", "army"]
+    [
+        "organization",
+        "organisation",
+        "ministry",
+        "department",
+        "agency",
+        "office",
+        "bureau",
+        "council",
+        "commission",
+        "union",
+        "association",
+        "foundation",
+        "university",
+        "committee",
+        "company",
+        "corporation",
+        "group",
+        "police",
+        "government",
+        "institute",
+        "bank",
+        "unit",
+        "division",
+        "nations",
+        "programme",
+        "program",
+        "court",
+        "party",
+        "network",
+        "centre",
+        "center",
+        "force",
+        "army",
+    ]
 )
 
 WHO, WHEN, WHERE, NUMBER, ORG, OTHER = "who", "when", "where", "number", "org", "other"
-_PLACE_NOUNS = "city|country|countries|place|location|venue|region|state|capital|town|continent"
+_PLACE_NOUNS = (
+    "city|cities|country|countries|place|location|venue|region|state|capital|town|continent|"
+    "island|river|county|area|province|nation"
+)
 _ORG_NOUNS = "organi[sz]ation|agency|body|institution|company|group|ministry|department|team"
 _QUESTION_TYPES = [
-    (re.compile(r"\bhow (?:many|much|long|old|far|large|big|often)\b|\bwhat (?:number|percentage|"
-                r"proportion|amount|share|age|price|cost)\b", re.I), NUMBER),
-    (re.compile(r"\bwhen\b|\b(?:what|which) (?:year|years|date|day|month|time|century|decade)\b"
-                r"|\bwhat time\b", re.I), WHEN),
-    (re.compile(r"\bwhere\b|\b(?:what|which|in which|in what) "
-                rf"(?:{_PLACE_NOUNS})\b", re.I), WHERE),
+    (
+        re.compile(
+            r"\bhow (?:many|much|long|old|far|large|big|often|tall|high)\b|\bwhat (?:is |was )?"
+            r"(?:the )?(?:number|percentage|proportion|amount|share|age|price|cost|population|"
+            r"size|length|height|area|rate|total)\b",
+            re.I,
+        ),
+        NUMBER,
+    ),
+    (
+        re.compile(
+            r"\bwhen\b|\b(?:what|which) (?:year|years|date|day|month|time|century|decade)\b"
+            r"|\bwhat time\b",
+            re.I,
+        ),
+        WHEN,
+    ),
+    (
+        re.compile(
+            r"\bwhere\b|\b(?:what|which|in which|in what) "
+            rf"(?:{_PLACE_NOUNS})\b",
+            re.I,
+        ),
+        WHERE,
+    ),
     (re.compile(rf"\b(?:what|which|who) (?:\w+ )?(?:{_ORG_NOUNS})\b", re.I), ORG),
-    (re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which) (?:person|man|woman|people|official)", re.I), WHO),
+    (
+        re.compile(
+            r"\bwho(?:m|se)?\b|\b(?:what|which) (?:person|man|woman|people|official|leader|"
+            r"king|queen|president|author|player|scientist|emperor|general)\b",
+            re.I,
+        ),
+        WHO,
+    ),
 ]
 
 
@@ -94,17 +306,35 @@ def candidate_spans(sentence: str) -> list[Span]:
         end = start + len(sentence[start:end].rstrip(".’'-"))
         if end > start:
             spans.append(Span(start, end, "proper"))
-    words = tokens(sentence)
+    spans = [
+        span
+        for span in spans
+        if not (
+            span.kind == "proper"
+            and " " not in sentence[span.start : span.end]
+            and (
+                is_weak(sentence[span.start : span.end])
+                or sentence[span.start : span.end].lower() in STOPWORDS
+            )
+        )
+    ]
+    return spans + _phrases(sentence)
+
+
+def _phrases(sentence: str) -> list[Span]:
+    """Runs of content words, cut at stop words, verbs, adverbs and punctuation."""
+    spans = []
     run: list[tuple[int, int, str]] = []
-    for i, word in enumerate(words + [(len(sentence), len(sentence), ",")]):
+    for word in tokens(sentence) + [(len(sentence), len(sentence), ",")]:
         gap = sentence[run[-1][1] : word[0]] if run else ""
-        if word[2] in STOPWORDS or word[2] == "," or any(ch in gap for ch in ",;:()\"“”"):
-            if run:
+        breaks = any(ch in gap for ch in ',;:()"“”')
+        if word[2] in STOPWORDS or word[2] == "," or breaks or is_weak(word[2]):
+            if run and not _is_lone_verb_form(sentence[run[0][0] : run[-1][1]]):
                 spans.append(Span(run[0][0], run[-1][1], "phrase"))
-            run = [] if (word[2] in STOPWORDS or word[2] == ",") else [word]
+            keep = not (word[2] in STOPWORDS or word[2] == "," or is_weak(word[2]))
+            run = [word] if keep else []
         else:
             run.append(word)
-        del i
     return spans
 
 
@@ -112,7 +342,12 @@ def _sentence_start(sentence: str) -> int:
     return len(sentence) - len(sentence.lstrip(" \"“'‘("))
 
 
-def type_fit(span: Span, text: str, kind: str, before: str) -> float:
+def wants_name(question: str) -> bool:
+    """Questions like "What is the name of ..." or "What team ..." ask for a proper name."""
+    return bool(re.search(r"\bname[ds]?\b|\bcalled\b|\btitle\b|\bwhich\b", question, re.I))
+
+
+def type_fit(span: Span, text: str, kind: str, before: str, name: bool = False) -> float:
     """How well a span's form suits the question type, in [0, 1]."""
     words = text.split()
     org_like = any(w.lower().strip(",.") in _ORG_WORDS for w in words) or text.isupper()
@@ -130,6 +365,9 @@ def type_fit(span: Span, text: str, kind: str, before: str) -> float:
         return {"number": 1.0, "date": 0.2}.get(span.kind, 0.0)
     if kind == WHERE:
         if span.kind == "proper":
-            return 1.0 if re.search(r"\b(?:in|at|from|to|near|across)\s*$", before) else 0.6
+            near = re.search(r"\b(?:in|at|from|to|near|across)\s+(?:the\s+)?$", before)
+            return 1.0 if near else 0.6
         return 0.15 if span.kind == "phrase" else 0.0
+    if name:
+        return {"phrase": 0.5, "proper": 0.9, "number": 0.2, "date": 0.2}[span.kind]
     return {"phrase": 0.6, "proper": 0.5, "number": 0.3, "date": 0.3}[span.kind]

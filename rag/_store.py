@@ -88,7 +88,9 @@ def read(path: str | Path) -> StoredIndex:
             )
     documents, chunks = _read_sqlite(path / Path(files["store"]).name)
     vectors = _read_vectors(path / Path(files["vectors"]).name, identity.dim)
-    if not (len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)):
+    if not (
+        len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)
+    ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
     return StoredIndex(identity, settings, documents, chunks, vectors)
 
@@ -119,8 +121,10 @@ def _read_vectors(file_path: Path, dim: int) -> np.ndarray:
         raise IndexFormatError(f"index file {file_path} is not a FAISS index: {exc}") from exc
     if flat.d != dim:
         raise IndexFormatError(f"vectors in {file_path} have {flat.d} dimensions, expected {dim}")
-    return flat.reconstruct_n(0, flat.ntotal).astype(np.float32) if flat.ntotal else np.zeros(
-        (0, dim), dtype=np.float32
+    return (
+        flat.reconstruct_n(0, flat.ntotal).astype(np.float32)
+        if flat.ntotal
+        else np.zeros((0, dim), dtype=np.float32)
     )
 
 
@@ -140,8 +144,16 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
         db.executemany(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (d.source, d.format, d.text, d.file_sha256, d.title, d.title_source,
-                 json.dumps(d.page_starts), json.dumps(d.content_spans))
+                (
+                    d.source,
+                    d.format,
+                    d.text,
+                    d.file_sha256,
+                    d.title,
+                    d.title_source,
+                    json.dumps(d.page_starts),
+                    json.dumps(d.content_spans),
+                )
                 for d in snapshot.documents.values()
             ],
         )
@@ -162,15 +174,22 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk]]:
         try:
             documents = {
                 row[0]: Document(
-                    source=row[0], format=row[1], text=row[2], file_sha256=row[3], title=row[4],
-                    title_source=row[5], page_starts=tuple(json.loads(row[6])),
+                    source=row[0],
+                    format=row[1],
+                    text=row[2],
+                    file_sha256=row[3],
+                    title=row[4],
+                    title_source=row[5],
+                    page_starts=tuple(json.loads(row[6])),
                     content_spans=tuple(tuple(span) for span in json.loads(row[7])),
                 )
                 for row in db.execute("SELECT * FROM documents")
             }
             chunks = [
                 Chunk(source, start, end, page, text)
-                for _, source, start, end, page, text in db.execute("SELECT * FROM chunks ORDER BY row")
+                for _, source, start, end, page, text in db.execute(
+                    "SELECT * FROM chunks ORDER BY row"
+                )
             ]
         finally:
             db.close()

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from rag import _spans
 from rag.chunk import split_sentences
@@ -18,7 +19,7 @@ __all__ = ["Answer", "Citation", "ask"]
 
 DEFAULT_K = 5
 # Answers below this confidence are reported as not found.
-MIN_CONFIDENCE = 0.5
+MIN_CONFIDENCE = 0.14
 _SENTENCES_SCORED = 12
 
 
@@ -54,7 +55,17 @@ class Answer:
 
     def to_dict(self) -> dict:
         """The JSON shape of ``rag ask --json``."""
-        keys = ("n", "title", "source", "page", "start", "end", "answer_start", "answer_end", "text")
+        keys = (
+            "n",
+            "title",
+            "source",
+            "page",
+            "start",
+            "end",
+            "answer_start",
+            "answer_end",
+            "text",
+        )
         return {
             "question": self.question,
             "answer": self.text,
@@ -74,6 +85,11 @@ class _Candidate:
     relevance: float  # sentence-level evidence
     similarity: float
     overlap: float
+    passage_overlap: float  # share of the question's weight found anywhere in the passage
+    missing: float  # the heaviest question word absent from the passage, relative to the heaviest
+    names_missing: float  # share of the question's names and numbers absent from the sentence
+    sentence_missing: float  # the heaviest question word absent from the sentence, relative
+    negation_mismatch: float  # 1 when the question negates and the sentence does not
     span_start: int = 0  # answer offsets within the sentence text
     span_end: int = 0
     span_fit: float = 0.0
@@ -98,31 +114,43 @@ def ask(
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
+    hits, candidates, best = best_candidate(index, question, k=k, sources=sources)
+    if best is None:
+        return Answer(question, "", False, 0.0, "", [])
+    confidence = _confidence(best)
+    found = confidence >= min_confidence
+    answer_text = " ".join(best.text[best.span_start : best.span_end].split()) if found else ""
+    return Answer(
+        question,
+        answer_text,
+        found,
+        confidence,
+        " ".join(best.text.split()) if found else "",
+        _citations(hits, candidates, best if found else None),
+    )
+
+
+def best_candidate(index, question: str, k: int = DEFAULT_K, sources: list[str] | None = None):
+    """(hits, scored sentences, best sentence with its span), before any confidence cut."""
+    index = index.pinned()  # one consistent snapshot, even while documents are being added
     hits = index.search(question, k=k, sources=sources)
     if not hits:
-        return Answer(question, "", False, 0.0, "", [])
+        return hits, [], None
     question_terms = _question_terms(question, index)
     candidates = _score_sentences(index, question, question_terms, hits)
-    kind = _spans.question_type(question)
+    kind = (_spans.question_type(question), _spans.wants_name(question))
     best = max(
         (_with_span(c, question_terms, kind) for c in candidates),
         key=lambda c: c.relevance + 0.35 * c.span_fit,
     )
-    confidence = _confidence(best)
-    found = confidence >= min_confidence
-    answer_text = best.text[best.span_start : best.span_end] if found else ""
-    return Answer(
-        question, answer_text, found, confidence, " ".join(best.text.split()) if found else "",
-        _citations(hits, candidates, best if found else None),
-    )
+    return hits, candidates, best
 
 
 def _question_terms(question: str, index) -> dict[str, float]:
     """Content-word stems of the question, weighted by inverse document frequency."""
     words = [w for _, _, w in _spans.tokens(question) if w not in _spans.STOPWORDS]
     stems = {_spans.stem(w) for w in words}
-    idf = index._snapshot.lexicon.idf
-    return {s: idf(s) for s in stems}
+    return {s: index.term_weight(s) for s in stems}
 
 
 def _score_sentences(index, question: str, terms: dict[str, float], hits: list[Hit]):
@@ -136,17 +164,57 @@ def _score_sentences(index, question: str, terms: dict[str, float], hits: list[H
     vectors = index.embedder.embed([question] + [" ".join(p[4].split()) for p in pending])
     similarities = vectors[1:] @ vectors[0]  # (n_sentences,)
     total = sum(terms.values()) or 1.0
+    heaviest = max(terms.values(), default=1.0) or 1.0
+    names = _names(question)
+    negated = bool(_NEGATION.search(question))
+    in_passage = {}
     candidates = []
     for (rank, hit, start, end, text), similarity in zip(pending, similarities, strict=True):
+        if hit.start not in in_passage:
+            passage = {_spans.stem(w) for _, _, w in _spans.tokens(f"{hit.title} {hit.text}")}
+            absent = [weight for s, weight in terms.items() if s not in passage]
+            in_passage[hit.start] = (1 - sum(absent) / total, max(absent, default=0.0) / heaviest)
         present = {_spans.stem(w) for _, _, w in _spans.tokens(text)}
         overlap = sum(weight for s, weight in terms.items() if s in present) / total
+        sentence_evidence = (
+            sum(1 for n in names if n not in present) / max(len(names), 1),
+            max((w for s, w in terms.items() if s not in present), default=0.0) / heaviest,
+            float(negated and not _NEGATION.search(text)),
+        )
         relevance = 0.5 * float(similarity) + 0.5 * overlap + 0.05 / (1 + rank)
-        candidates.append(_Candidate(hit, start, end, text, relevance, float(similarity), overlap))
+        candidates.append(
+            _Candidate(
+                hit,
+                start,
+                end,
+                text,
+                relevance,
+                float(similarity),
+                overlap,
+                *in_passage[hit.start],
+                *sentence_evidence,
+            )
+        )
     candidates.sort(key=lambda c: -c.relevance)
     return candidates[:_SENTENCES_SCORED]
 
 
-def _with_span(candidate: _Candidate, terms: dict[str, float], kind: str) -> _Candidate:
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nor|without)\b|n't\b", re.IGNORECASE)
+
+
+def _names(question: str) -> set[str]:
+    """Stems of the question's capitalised words (past its first word) and numbers."""
+    words = _spans.tokens(question)
+    return {
+        _spans.stem(w)
+        for i, (start, _, w) in enumerate(words)
+        if ((i > 0 and question[start].isupper()) or w[0].isdigit()) and w not in _spans.STOPWORDS
+    }
+
+
+def _with_span(
+    candidate: _Candidate, terms: dict[str, float], kind: tuple[str, bool]
+) -> _Candidate:
     text = candidate.text
     words = _spans.tokens(text)
     matched = [i for i, (_, _, w) in enumerate(words) if _spans.stem(w) in terms]
@@ -157,7 +225,9 @@ def _with_span(candidate: _Candidate, terms: dict[str, float], kind: str) -> _Ca
         if not inside:
             continue
         repeated = sum(1 for i in inside if i in matched) / len(inside)
-        fit = _spans.type_fit(span, text[span.start : span.end], kind, text[: span.start])
+        fit = _spans.type_fit(
+            span, text[span.start : span.end], kind[0], text[: span.start], kind[1]
+        )
         adjacency = _adjacent_evidence(words, inside, terms) / total
         nearness = _nearness(inside, matched)
         length_penalty = 0.04 * max(0, len(inside) - 4)
@@ -167,13 +237,7 @@ def _with_span(candidate: _Candidate, terms: dict[str, float], kind: str) -> _Ca
     if best is None:
         return candidate
     fit = max(0.0, min(1.0, best_score / 2.0))
-    return _replace(candidate, best.start, best.end, fit)
-
-
-def _replace(candidate: _Candidate, start: int, end: int, fit: float) -> _Candidate:
-    from dataclasses import replace
-
-    return replace(candidate, span_start=start, span_end=end, span_fit=fit)
+    return replace(candidate, span_start=best.start, span_end=best.end, span_fit=fit)
 
 
 def _adjacent_evidence(words, inside: list[int], terms: dict[str, float]) -> float:
@@ -200,9 +264,30 @@ def _nearness(inside: list[int], matched: list[int]) -> float:
     return 1.0 / (1.0 + distance)
 
 
+def confidence_features(candidate: _Candidate) -> list[float]:
+    """The evidence the confidence is computed from (see eval/fit_confidence.py)."""
+    return [
+        candidate.overlap,
+        candidate.similarity,
+        candidate.span_fit,
+        candidate.passage_overlap,
+        candidate.missing,
+        candidate.hit.similarity,
+        candidate.names_missing,
+        candidate.sentence_missing,
+        candidate.negation_mismatch,
+    ]
+
+
+# Logistic regression weights (bias first) fitted by eval/fit_confidence.py on SQuAD v1.1
+# (article 1); the SQuAD v2.0 file is kept for reporting.
+CONFIDENCE_WEIGHTS = (-4.469, 1.705, 2.003, 0.968, 1.015, 0.322, 0.726, -0.675, -0.765, -2.952)
+
+
 def _confidence(candidate: _Candidate) -> float:
     """Chance the answer is right, from sentence evidence and span fit (logistic)."""
-    z = 6.0 * candidate.overlap + 4.0 * candidate.similarity + 1.5 * candidate.span_fit - 5.5
+    bias, *weights = CONFIDENCE_WEIGHTS
+    z = bias + sum(w * f for w, f in zip(weights, confidence_features(candidate), strict=True))
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -215,13 +300,29 @@ def _citations(hits: list[Hit], candidates, best: _Candidate | None) -> list[Cit
     if best is not None:
         ordered.sort(key=lambda h: h is not best.hit)
     for n, hit in enumerate(ordered, start=1):
-        top = best if best is not None and hit is best.hit else best_by_hit.get((hit.source, hit.start))
+        top = (
+            best
+            if best is not None and hit is best.hit
+            else best_by_hit.get((hit.source, hit.start))
+        )
         start, end = (top.start, top.end) if top else (hit.start, hit.end)
-        answer = (best.start + best.span_start, best.start + best.span_end) if best is not None and top is best else (None, None)
+        answer = (
+            (best.start + best.span_start, best.start + best.span_end)
+            if best is not None and top is best
+            else (None, None)
+        )
         citations.append(
-            Citation(n, hit.title, hit.source, hit.page, start, end, *answer, hit.text,
-                     hit.start, hit.end)
+            Citation(
+                n,
+                hit.title,
+                hit.source,
+                hit.page,
+                start,
+                end,
+                *answer,
+                hit.text,
+                hit.start,
+                hit.end,
+            )
         )
     return citations
-
-

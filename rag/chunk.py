@@ -16,10 +16,93 @@ from rag.ingest import Document
 __all__ = ["Chunk", "ChunkSettings", "split_document", "split_sentences"]
 
 _FUNCTION_WORDS = frozenset(
-    ["a", "an", "the", "of", "for", "to", "in", "on", "at", "by", "with", "from", "and", "or", "but", "as", "that", "which", "who", "whose", "than", "into", "onto", "over", "under", "between", "among", "about", "via", "per", "is", "are", "was", "were", "be", "been", "has", "have", "had"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "and",
+        "or",
+        "but",
+        "as",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "than",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "between",
+        "among",
+        "about",
+        "via",
+        "per",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+    ]
 )
 _ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "inc", "ltd", "co", "corp", "vs", "etc", "e.g", "i.e", "no", "nos", "gen", "gov", "sen", "rep", "dept", "univ", "est", "approx", "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "ft", "al"]
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "no",
+        "nos",
+        "gen",
+        "gov",
+        "sen",
+        "rep",
+        "dept",
+        "univ",
+        "est",
+        "approx",
+        "fig",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mt",
+        "ft",
+        "al",
+    ]
 )
 # A sentence ends at . ! ? (closing quotes/brackets may follow) before white space and a capital,
 # digit or opening quote.
@@ -68,7 +151,9 @@ def split_document(
             pieces.extend(_fit(document.text, start, end, count_tokens, settings.max_tokens))
         for start, end in _pack(document.text, pieces, count_tokens, settings):
             chunks.append(
-                Chunk(document.source, start, end, document.page_at(start), document.text[start:end])
+                Chunk(
+                    document.source, start, end, document.page_at(start), document.text[start:end]
+                )
             )
     return chunks
 

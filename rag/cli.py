@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -40,8 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="index files and folders (incremental)")
     index.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (recursive)")
     _index_option(index)
-    index.add_argument("--model", help="embedding model name or folder (default: $RAG_MODEL or "
-                       "the bundled all-MiniLM-L6-v2); only for a new index")
+    index.add_argument(
+        "--model",
+        help="embedding model name or folder (default: $RAG_MODEL or "
+        "the bundled all-MiniLM-L6-v2); only for a new index",
+    )
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=_index)
 
@@ -50,8 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     _index_option(ask)
     ask.add_argument("--k", type=int, default=5, help="passages to retrieve and cite (default 5)")
     ask.add_argument("--source", action="append", help="only search this document (repeatable)")
-    ask.add_argument("--min-confidence", type=float, default=None,
-                     help="report 'not found' below this confidence (default 0.5)")
+    ask.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        help="report 'not found' below this confidence (default 0.5)",
+    )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(handler=_ask)
 
@@ -67,6 +75,45 @@ def _parser() -> argparse.ArgumentParser:
     _index_option(info)
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(handler=_info)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure answer quality on a question set or a SQuAD file",
+        description="rag eval QUESTIONS.jsonl --index DIR --out REPORT_DIR | "
+        "rag eval --squad FILE.json --out REPORT_DIR [--mode open|gold] | "
+        "rag eval --compare A/report.json B/report.json",
+    )
+    evaluate.add_argument(
+        "questions",
+        nargs="?",
+        metavar="QUESTIONS.jsonl",
+        help='one {"id", "question", "answers", "doc"} object a line',
+    )
+    evaluate.add_argument("--index", metavar="DIR", help="index to ask (with QUESTIONS.jsonl)")
+    evaluate.add_argument(
+        "--squad",
+        metavar="FILE.json",
+        help="SQuAD v1.1/v2.0 file: index its paragraphs in a temporary folder",
+    )
+    evaluate.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A.json", "B.json"),
+        help="print two report.json files side by side with the differences",
+    )
+    evaluate.add_argument(
+        "--out",
+        metavar="REPORT_DIR",
+        help="write report.json, report.md, per_question.jsonl, report.png",
+    )
+    evaluate.add_argument(
+        "--mode",
+        choices=["open", "gold"],
+        default="open",
+        help="open: search all documents (default); gold: only each question's own document",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print report.json to stdout")
+    evaluate.set_defaults(handler=_eval)
     return parser
 
 
@@ -120,8 +167,10 @@ def _ask(args) -> int:
         print(f"Answer: {answer.text}   (confidence {answer.confidence:.2f})")
         print(f"From:   {answer.sentence}")
     else:
-        print(f"Not found in the documents (best confidence {answer.confidence:.2f}). "
-              "Closest passages:")
+        print(
+            f"Not found in the documents (best confidence {answer.confidence:.2f}). "
+            "Closest passages:"
+        )
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
         print(f"[{c.n}] {c.title}{page} — {c.source} chars {c.start}-{c.end}")
@@ -135,8 +184,11 @@ def _search(args) -> int:
     hits = index.search(args.query, k=args.k, sources=args.source)
     if args.json:
         fields = ("score", "title", "source", "page", "start", "end", "text")
-        print(json.dumps([{f: getattr(h, f) for f in fields} for h in hits], indent=2,
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                [{f: getattr(h, f) for f in fields} for h in hits], indent=2, ensure_ascii=False
+            )
+        )
         return 0
     for n, hit in enumerate(hits, start=1):
         page = f", page {hit.page}" if hit.page else ""
@@ -151,8 +203,12 @@ def _info(args) -> int:
     index = rag.Index.load(args.index)
     info = index.info()
     info["sources"] = [
-        {"source": d.source, "title": d.title, "format": d.format,
-         "chunks": index.chunk_count(d.source)}
+        {
+            "source": d.source,
+            "title": d.title,
+            "format": d.format,
+            "chunks": index.chunk_count(d.source),
+        }
         for d in index.documents
     ]
     if args.json:
@@ -165,3 +221,36 @@ def _info(args) -> int:
     return 0
 
 
+def _eval(args) -> int:
+    # rag.evaluate names the function once rag is imported; the module is reached this way
+    from rag.evaluate import compare_reports, evaluate, evaluate_squad, load_questions, write_report
+
+    if args.compare:
+        if args.questions or args.squad or args.out:
+            raise ValueError("--compare takes only the two report.json files")
+        print(compare_reports(*args.compare))
+        return 0
+    if bool(args.questions) == bool(args.squad):
+        raise ValueError("give either QUESTIONS.jsonl (with --index DIR) or --squad FILE.json")
+    if args.squad:
+        if args.index:
+            raise ValueError("--squad builds its own index: leave out --index")
+        report = evaluate_squad(args.squad, mode=args.mode, progress=True)
+    else:
+        if not args.index:
+            raise ValueError("QUESTIONS.jsonl needs --index DIR: the index to ask")
+        import rag
+
+        questions = load_questions(args.questions)
+        index = rag.Index.load(args.index)
+        report = evaluate(index, questions, mode=args.mode, progress=True)
+        report = dataclasses.replace(report, dataset=str(args.questions))
+    if args.out:
+        written = write_report(report, args.out)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(report.summary())
+    if args.out:
+        print(f"Wrote {', '.join(str(p) for p in written)}")
+    return 0

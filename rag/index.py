@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ class Index:
         max_file_bytes: int = MAX_FILE_BYTES,
     ):
         self.embedder = embedder or load_embedder()
-        self.path = Path(path) if path else None
+        self.path = _index_folder(path)
         self.settings = settings or ChunkSettings(max_tokens=self.embedder.max_tokens)
         if self.settings.max_tokens > self.embedder.max_tokens:
             raise ValueError(
@@ -97,7 +98,7 @@ class Index:
         model: str | None = None,
         progress: bool = False,
     ) -> Index:
-        """Index files and folders; save to ``path`` when given (existing index there is updated)."""
+        """Index files and folders; save to ``path`` when given (an index there is updated)."""
         if path and _store.exists(path):
             index = cls.load(path, model=model)
         else:
@@ -142,9 +143,21 @@ class Index:
         """The indexed document with this exact source path, or None."""
         return self._snapshot.documents.get(source)
 
-    def search(self, query: str, k: int = 5, sources: list[str] | None = None) -> list[Hit]:
+    def term_weight(self, stem: str) -> float:
+        """Inverse document frequency of a stemmed word among the chunks (rare words weigh more)."""
+        return self._snapshot.lexicon.idf(stem)
+
+    def pinned(self) -> Index:
+        """A read-only view of the current state, unaffected by later syncs."""
+        view = copy.copy(self)
+        view.path = None  # a view never saves
+        return view
+
+    def search(
+        self, query: str, k: int = 5, sources: list[str] | None = None, method: str = "hybrid"
+    ) -> list[Hit]:
         """Hybrid (dense + BM25) search, best first; see ``rag.retrieve.search``."""
-        return search(self, query, k=k, sources=sources)
+        return search(self, query, k=k, sources=sources, method=method)
 
     def info(self) -> dict:
         """Counts and settings, for ``rag info``."""
@@ -187,7 +200,7 @@ class Index:
     def save(self, path: str | Path | None = None) -> None:
         """Write the index to ``path`` (or its own path) atomically."""
         if path:
-            self.path = Path(path)
+            self.path = _index_folder(path)
         if not self.path:
             raise ValueError("no path to save to: pass one, or build with path=...")
         with self._write_lock:
@@ -196,13 +209,16 @@ class Index:
     def _read_documents(self, files, roots, old: _Snapshot, skipped, progress):
         found = {str(f) for f in files}
         keep = [
-            s for s in old.documents
+            s
+            for s in old.documents
             if s not in found and not _is_under(s, roots) and Path(s).is_file()
         ]
         documents: list[Document] = []
         from tqdm import tqdm
 
-        for source in tqdm([*map(str, files), *keep], desc="Reading", unit="file", disable=not progress):
+        for source in tqdm(
+            [*map(str, files), *keep], desc="Reading", unit="file", disable=not progress
+        ):
             previous = old.documents.get(source)
             try:
                 fresh = extract_file(source, self.max_file_bytes)
@@ -227,12 +243,29 @@ class Index:
             (report.updated if previous else report.added).append(source)
             new_chunks.extend(split_document(doc, self.embedder.count_tokens, self.settings))
         report.removed.extend(s for s in old.documents if s not in documents)
-        texts = [_embedding_text(documents[c.source], c) for c in new_chunks]
+        texts = [self._model_text(documents[c.source], c) for c in new_chunks]
         new_vectors = self.embedder.embed(texts, progress=progress)
         chunks = [old.chunks[i] for i in kept_rows] + new_chunks
         vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
         report.chunks_embedded = len(new_chunks)
         return report, _Snapshot.create(documents, chunks, vectors)
+
+    def _model_text(self, document: Document, chunk: Chunk) -> str:
+        """The chunk as embedded: titled, unless the title would push it past the model's limit."""
+        text = _embedding_text(document, chunk)
+        if text != chunk.text and self.embedder.count_tokens(text) > self.embedder.max_tokens:
+            return chunk.text  # the model would silently cut the end of the chunk off
+        return text
+
+
+def _index_folder(path: str | Path | None) -> Path | None:
+    """The folder an index is kept in; a path naming a file is refused before any work."""
+    if not path:
+        return None
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"index path {folder} is a file, not a folder: pass a folder instead")
+    return folder
 
 
 def _embedding_text(document: Document, chunk: Chunk) -> str:

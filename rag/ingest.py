@@ -39,6 +39,7 @@ BOILERPLATE_MIN_DOCS = 3
 _RESIDUE = re.compile(r"mailto:|href=|target=|\"\s*>|<\s*/?\s*[a-z]+[^>]*>", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•–]|\d+[.)])(?:\s|$)")
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_WESTERN_PUNCTUATION = frozenset("\u00a0–—‘’‚“”„…•€£¥¢©®™°±·«»§¶×")
 
 
 class ExtractionError(Exception):
@@ -107,7 +108,9 @@ def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
             if candidate.suffix.lower() in SUPPORTED_SUFFIXES:
                 found.append(candidate.resolve())
             else:
-                skipped.append(Skipped(str(candidate), f"unsupported file type '{candidate.suffix}'"))
+                skipped.append(
+                    Skipped(str(candidate), f"unsupported file type '{candidate.suffix}'")
+                )
     return sorted(set(found)), skipped
 
 
@@ -148,8 +151,13 @@ def extract_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
     if not text.strip():
         raise ExtractionError("no text in file (empty, or a scanned PDF without a text layer)")
     return Document(
-        source=str(path.resolve()), format=fmt, text=text, file_sha256=sha,
-        title=title, title_source="metadata" if title else "filename", page_starts=page_starts,
+        source=str(path.resolve()),
+        format=fmt,
+        text=text,
+        file_sha256=sha,
+        title=title,
+        title_source="metadata" if title else "filename",
+        page_starts=page_starts,
     )
 
 
@@ -162,15 +170,37 @@ def _decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        match = from_bytes(data).best()
-        if match is None:
-            raise ExtractionError("binary content, not text (no text encoding fits)") from None
-        text = str(match)
+        text = _decode_legacy(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\t\f")
     if controls > 0.05 * min(len(text), 8192):
         raise ExtractionError("binary content, not text (control characters)")
     return text
+
+
+def _decode_legacy(data: bytes) -> str:
+    """Windows-1252 (a superset of Latin-1's printable range) when it reads as Western text.
+
+    Detection alone guesses wrong on short Western text ("très" as cp1257 "trčs", "résumé" as
+    UTF-16 "狩獵淩"), so it is only asked when cp1252 gives symbols, controls or mostly non-ASCII.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = ""
+    head = text[:65536]
+    extra = [ch for ch in head if ord(ch) > 127]
+    if (
+        head
+        and not any(ord(ch) < 32 and ch not in "\n\r\t\f" for ch in head)
+        and all(ch.isalpha() or ch in _WESTERN_PUNCTUATION for ch in extra)
+        and len(extra) <= 0.5 * sum(ch.isalpha() for ch in head)
+    ):
+        return text
+    match = from_bytes(data).best()
+    if match is None:
+        raise ExtractionError("binary content, not text (no text encoding fits)")
+    return str(match)
 
 
 def _markdown_title(text: str) -> str:
@@ -225,8 +255,10 @@ def _merge_adjacent(
     """Join consecutive kept lines into spans; a removed line or a page break ends a span."""
     spans: list[list[int]] = []
     for start, end in lines:
-        if spans and not text[spans[-1][1] : start].strip() and not any(
-            spans[-1][1] <= p <= start for p in page_starts
+        if (
+            spans
+            and not text[spans[-1][1] : start].strip()
+            and not any(spans[-1][1] <= p <= start for p in page_starts)
         ):
             spans[-1][1] = end
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import bm25s
 import faiss
@@ -56,7 +57,9 @@ class Lexicon:
             words = {i: w for w, i in tokenized.vocab.items()}
             for ids in tokenized.ids:
                 for i in set(ids):
-                    self._document_frequency[words[i]] = self._document_frequency.get(words[i], 0) + 1
+                    self._document_frequency[words[i]] = (
+                        self._document_frequency.get(words[i], 0) + 1
+                    )
 
     def idf(self, stem: str) -> float:
         """Smoothed inverse document frequency of a stemmed word; unseen words weigh most."""
@@ -71,16 +74,25 @@ class Lexicon:
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
 
-def search(index, query: str, k: int = 5, sources: list[str] | None = None) -> list[Hit]:
+METHODS = ("hybrid", "dense", "bm25")
+
+
+def search(
+    index, query: str, k: int = 5, sources: list[str] | None = None, method: str = "hybrid"
+) -> list[Hit]:
     """The ``k`` best chunks for ``query``, best first, optionally only from ``sources``.
 
+    ``method`` "dense" or "bm25" uses one ranking alone (for measuring what fusion adds).
+
     Raises:
-        ValueError: empty query or ``k`` < 1.
+        ValueError: empty query, ``k`` < 1 or an unknown method.
     """
     if not isinstance(query, str) or not query.strip():
         raise ValueError("the question is empty: ask something")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if method not in METHODS:
+        raise ValueError(f"unknown retrieval method {method!r}: use one of {', '.join(METHODS)}")
     snapshot = index._snapshot
     allowed = _allowed_rows(snapshot, sources)
     if not snapshot.chunks or (allowed is not None and not len(allowed)):
@@ -95,15 +107,24 @@ def search(index, query: str, k: int = 5, sources: list[str] | None = None) -> l
         lexical = np.where(mask, lexical, 0.0)
     dense_rank = sorted(similarities, key=similarities.get, reverse=True)[:depth]
     lexical_rank = [int(i) for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0]
-    fused = _reciprocal_rank_fusion([dense_rank, lexical_rank])
+    rankings = {"hybrid": [dense_rank, lexical_rank], "dense": [dense_rank], "bm25": [lexical_rank]}
+    fused = _reciprocal_rank_fusion(rankings[method])
     hits = []
     for row, score in fused[:k]:
         chunk = snapshot.chunks[row]
         document = snapshot.documents[chunk.source]
         hits.append(
-            Hit(chunk.text, score, document.title, chunk.source, chunk.start, chunk.end,
-                chunk.page, float(similarities.get(row, _cosine(snapshot, row, query_vector))),
-                float(lexical[row]))
+            Hit(
+                chunk.text,
+                score,
+                document.title,
+                chunk.source,
+                chunk.start,
+                chunk.end,
+                chunk.page,
+                float(similarities.get(row, _cosine(snapshot, row, query_vector))),
+                float(lexical[row]),
+            )
         )
     return hits
 
@@ -111,11 +132,25 @@ def search(index, query: str, k: int = 5, sources: list[str] | None = None) -> l
 def _allowed_rows(snapshot, sources: list[str] | None) -> np.ndarray | None:
     if sources is None:
         return None
-    wanted = set(sources)
-    return np.array([i for i, c in enumerate(snapshot.chunks) if c.source in wanted], dtype=np.int64)
+    wanted = {_indexed_source(snapshot, source) for source in sources}
+    return np.array(
+        [i for i, c in enumerate(snapshot.chunks) if c.source in wanted], dtype=np.int64
+    )
 
 
-def _dense_scores(snapshot, query_vector: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
+def _indexed_source(snapshot, source: str) -> str:
+    """The indexed source a filter names: as stored, or a path relative to the working folder."""
+    if source in snapshot.documents:
+        return source
+    resolved = str(Path(source).expanduser().resolve())
+    if resolved in snapshot.documents:
+        return resolved
+    raise ValueError(f"no indexed document {source!r}: filter by a source listed by 'rag info'")
+
+
+def _dense_scores(
+    snapshot, query_vector: np.ndarray, allowed: np.ndarray | None
+) -> dict[int, float]:
     depth = min(len(snapshot.chunks), 200)
     params = None
     if allowed is not None:

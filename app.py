@@ -1,0 +1,422 @@
+"""The web chat: ask in the browser, check the answer in its source, add documents.
+
+    python app.py [--index DIR] [--docs PATH...] [--port N] [--host 127.0.0.1]
+
+Builds the index when it is missing (updates it from ``--docs`` when present), then serves the chat
+on localhost. A thin shell: the HTML comes from ``rag.cite``, the answers from ``rag.ask``.
+Programs use the named endpoint ``ask``, which returns the object of ``rag ask --json``:
+
+    from gradio_client import Client
+    Client("http://127.0.0.1:7860/").predict("Who heads IOM's Counter-Trafficking Division?", 5,
+                                              api_name="/ask")
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+import rag  # noqa: E402
+from embeddings import EmbeddingError  # noqa: E402
+from rag.answer import MIN_CONFIDENCE  # noqa: E402
+from rag.cite import render_answer, render_error, render_source  # noqa: E402
+from rag.ingest import SUPPORTED_SUFFIXES, ExtractionError, extract_file  # noqa: E402
+
+__all__ = ["main", "serve"]
+
+PROJECT = Path(__file__).resolve().parent
+SAMPLE_CORPUS = PROJECT / "data" / "counter-trafficking"
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_QUESTION_CHARS = 2000
+MAX_K = 50
+ASK_CONCURRENCY = 16  # questions answered at once; index updates run one at a time
+EXAMPLES = [
+    "Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?",
+    "Who heads IOM's Counter-Trafficking Division?",
+    "In which Chinese city was the two-day workshop on assisting trafficking victims held?",
+    "How much money has the United States contributed to IOM for anti-trafficking activities?",
+]
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_ERRORS = (rag.RagError, EmbeddingError, ValueError, FileNotFoundError, PermissionError)
+_CHAT_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-cite]');
+  if (button && element.contains(button)) trigger('click', {cite: button.dataset.cite});
+});
+"""
+_SOURCE_JS = """
+watch('value', () => {
+  const mark = element.querySelector('#cite-answer') || element.querySelector('#cite-sentence');
+  if (mark) mark.scrollIntoView({block: 'center'});
+});
+"""
+_PROGRESS = gr.Progress(track_tqdm=True)  # indexing shows the Reading and Embedding bars
+_EMPTY_CHAT = '<p class="rag-empty">Ask a question about the indexed documents.</p>'
+_EMPTY_SOURCE = '<p class="rag-empty">Click a citation such as [1] to see it in its document.</p>'
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        index = _open_index(Path(args.index), args.docs)
+    except _ERRORS as exc:
+        print(f"app: error: {exc}", file=sys.stderr)
+        return 1
+    demo, url = serve(index, host=args.host, port=args.port)
+    if args.host not in _LOOPBACK:
+        print(f"Serving on {args.host}: adding folders by path is turned off", flush=True)
+    print(
+        f"Serving the chat on {len(index.documents)} documents at {url} "
+        f"(ready in {time.perf_counter() - started:.1f} s; Ctrl+C stops)",
+        flush=True,
+    )
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        demo.close()
+    return 0
+
+
+def serve(index: rag.Index, host: str = "127.0.0.1", port: int = 7860) -> tuple[gr.Blocks, str]:
+    """Start the chat for ``index`` in the background; return the app and its address.
+
+    Uploads are copied into ``<index>/uploads/`` (an index without a path uses a temp folder).
+    """
+    uploads = index.path / "uploads" if index.path else Path(tempfile.mkdtemp(prefix="uploads-"))
+    chat = _Chat(index, uploads, folders=host in _LOOPBACK)
+    demo = chat.build()
+    demo.queue(default_concurrency_limit=ASK_CONCURRENCY)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        show_error=True,
+        allowed_paths=chat.allowed_paths,
+        max_file_size=MAX_UPLOAD_BYTES,
+        footer_links=["api"],
+        css_paths=[PROJECT / "app.css"],
+    )
+    demo.allowed_paths = chat.allowed_paths  # the same list, updated as documents are added
+    return demo, demo.local_url
+
+
+class _Chat:
+    """The handlers behind the page; each returns what the page shows."""
+
+    def __init__(self, index: rag.Index, uploads: Path, folders: bool):
+        self.index = index
+        self.uploads = uploads
+        self.folders = folders  # whether a visitor may index a folder of this computer by path
+        # The files the download button may serve: exactly the indexed documents (kept in step
+        # with the index, since gradio reads this list on every request).
+        self.allowed_paths = [d.source for d in index.documents]
+
+    def build(self) -> gr.Blocks:
+        """The page: chat and source view side by side (stacked on a phone), then settings and
+        the documents."""
+        with gr.Blocks(title="Ask your documents") as demo:
+            gr.Markdown("## Ask your documents\nAnswers are extracted from them, with citations.")
+            ui = SimpleNamespace(turns=gr.State([]))
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    self._chat(ui)
+                with gr.Column(scale=2, min_width=300):
+                    ui.source = gr.HTML(
+                        _EMPTY_SOURCE,
+                        elem_id="rag-source",
+                        js_on_load=_SOURCE_JS,
+                        max_height=620,
+                        padding=True,
+                    )
+                    ui.original = gr.DownloadButton("Original file", visible=False, size="sm")
+            with gr.Accordion("Settings", open=False):
+                self._settings(ui)
+            with gr.Accordion("Documents", open=False):
+                self._documents(ui)
+            self._connect(ui)
+            gr.api(self.api_ask, api_name="ask")
+        return demo
+
+    def _chat(self, ui: SimpleNamespace) -> None:
+        ui.chat = gr.HTML(
+            _EMPTY_CHAT,
+            elem_id="rag-chat",
+            js_on_load=_CHAT_JS,
+            autoscroll=True,
+            max_height=620,
+            padding=True,
+        )
+        with gr.Row():
+            ui.question = gr.Textbox(
+                placeholder="Ask a question…",
+                show_label=False,
+                scale=5,
+                min_width=180,
+                elem_id="rag-question",
+                max_length=MAX_QUESTION_CHARS,
+            )
+            ui.ask = gr.Button("Ask", variant="primary", scale=1, min_width=70)
+        ui.examples = [gr.Button(q, size="sm") for q in self._examples()]
+
+    def _settings(self, ui: SimpleNamespace) -> None:
+        ui.k = gr.Slider(1, 20, value=5, step=1, label="Passages to retrieve and cite (k)")
+        ui.only = gr.Dropdown(
+            self._choices(),
+            value=[],
+            multiselect=True,
+            label="Only these documents",
+            info="Leave empty to search all documents.",
+        )
+        ui.threshold = gr.Slider(
+            0,
+            1,
+            value=MIN_CONFIDENCE,
+            step=0.01,
+            label="Confidence threshold",
+            info="Below it the reply says the documents do not answer.",
+        )
+
+    def _documents(self, ui: SimpleNamespace) -> None:
+        ui.table = gr.Dataframe(
+            self._rows(),
+            headers=["Title", "Chunks", "File"],
+            interactive=False,
+            wrap=True,
+            elem_id="rag-documents",
+        )
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        ui.files = gr.File(
+            file_count="multiple",
+            file_types=sorted(SUPPORTED_SUFFIXES),
+            elem_id="rag-upload",
+            label=f"Add files ({kinds}; up to {MAX_UPLOAD_BYTES // 2**20} MB each)",
+        )
+        with gr.Row(visible=self.folders):
+            ui.folder = gr.Textbox(label="…or a folder on this computer", scale=4)
+            ui.add_folder = gr.Button("Index folder", scale=1, min_width=100)
+        ui.status = gr.Textbox(label="Indexing", interactive=False, lines=2, elem_id="rag-status")
+
+    def _connect(self, ui: SimpleNamespace) -> None:
+        settings = [ui.turns, ui.k, ui.only, ui.threshold]
+        replied = [ui.chat, ui.turns, ui.question]
+        reads = dict(api_visibility="private", show_progress="minimal")
+        for trigger, question in (
+            (ui.ask.click, ui.question),
+            (ui.question.submit, ui.question),
+            *((button.click, button) for button in ui.examples),
+        ):
+            trigger(self.reply, [question, *settings], replied, **reads)
+        ui.chat.click(self.open_citation, None, [ui.source, ui.original], **reads)
+        # Index updates run one at a time (Index.sync also holds its own write lock); questions
+        # go on being answered from the snapshot of the index that was current when they came.
+        writes = dict(
+            concurrency_limit=1,
+            concurrency_id="writes",
+            api_visibility="private",
+            show_progress_on=[ui.status],
+        )
+        updated = [ui.status, ui.table, ui.only, ui.files]
+        ui.files.upload(self.add_files, ui.files, updated, **writes)
+        ui.add_folder.click(self.add_folder, ui.folder, updated, **writes)
+
+    def reply(self, question: str, turns: list[str], k: float, only: list[str], threshold: float):
+        """Answer from the chat: the transcript with the new turn appended."""
+        question = (question or "").strip()
+        if not question:
+            return gr.skip(), turns, ""
+        try:
+            answer = rag.ask(
+                self.index,
+                *_checked(question, k),
+                sources=list(only) or None,
+                min_confidence=float(threshold),
+            )
+            turn = render_answer(answer)
+        except _ERRORS as exc:
+            turn = render_error(question, str(exc))
+        turns = [*turns, turn]
+        return f'<div class="rag-chat">{"".join(turns)}</div>', turns, ""
+
+    def open_citation(self, event: gr.EventData):
+        """The source view for a clicked citation, and the original file to download."""
+        try:
+            target = json.loads(event.cite)
+            if not isinstance(target, dict):
+                raise ValueError("a citation is a JSON object")
+            view = render_source(
+                self.index,
+                target.get("source"),
+                target.get("start"),
+                target.get("end"),
+                target.get("answer_start"),
+                target.get("answer_end"),
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return render_error("", f"Cannot open this citation: {exc}"), gr.skip()
+        label = f"Original file: {Path(target['source']).name}"
+        return view, gr.DownloadButton(label, value=target["source"], visible=True)
+
+    def add_files(self, paths: list[str] | None, progress=_PROGRESS):
+        """Index uploaded files: check each, copy the good ones into the uploads folder, sync."""
+        lines, accepted = [], []
+        for path in paths or []:
+            name = Path(path).name
+            reason = _rejection(Path(path))
+            if reason:
+                lines.append(f"Rejected {name}: {reason}")
+                continue
+            self.uploads.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self.uploads / name)
+            accepted.append(name)
+        if accepted:
+            progress(0, desc=f"Indexing {len(accepted)} file(s)")
+            lines.insert(0, self._sync(self.uploads))
+        return "\n".join(lines) or "No files given.", *self._lists(), None
+
+    def add_folder(self, folder: str, progress=_PROGRESS):
+        """Index (or re-index) a folder given by its path on this computer."""
+        path = Path((folder or "").strip()).expanduser()
+        if not self.folders:
+            return "Adding folders by path is turned off on this server.", *self._lists(), None
+        if not folder or not path.is_dir():
+            message = f"Not a folder: {folder!r}. Give the full path of a folder on this computer."
+            return message, *self._lists(), None
+        progress(0, desc=f"Indexing {path}")
+        return self._sync(path), *self._lists(), None
+
+    def api_ask(self, question: str, k: int = 5) -> dict:
+        """Answer a question from the indexed documents; the same object as `rag ask --json`.
+
+        Args:
+            question: the question.
+            k: passages to retrieve and cite (default 5).
+        """
+        try:
+            return rag.ask(self.index, *_checked(question, k)).to_dict()
+        except (*_ERRORS, TypeError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+
+    def _sync(self, path: Path) -> str:
+        try:
+            report = self.index.sync([path], progress=True)
+        except (*_ERRORS, OSError) as exc:
+            return f"Nothing was indexed: {exc}"
+        self.allowed_paths[:] = [d.source for d in self.index.documents]
+        parts = [
+            f"{len(report.added)} added{_names(report.added)}",
+            f"{len(report.updated)} updated{_names(report.updated)}",
+            f"{len(report.removed)} removed{_names(report.removed)}",
+            f"{len(report.unchanged)} unchanged",
+        ]
+        lines = [
+            f"Indexed {path.name or path}: {', '.join(parts)} in {report.seconds:.1f} s. "
+            f"The index holds {len(self.index.documents)} documents, "
+            f"{self.index.chunk_count()} chunks."
+        ]
+        lines += [f"Skipped {Path(s.source).name}: {s.reason}" for s in report.skipped]
+        return "\n".join(lines)
+
+    def _rows(self) -> list[list]:
+        return [
+            [d.title, self.index.chunk_count(d.source), Path(d.source).name]
+            for d in self.index.documents
+        ]
+
+    def _choices(self) -> list[tuple[str, str]]:
+        return [(f"{d.title} ({Path(d.source).name})", d.source) for d in self.index.documents]
+
+    def _lists(self) -> tuple[list[list], gr.Dropdown]:
+        """The documents table and the document filter, after the index changed."""
+        return self._rows(), gr.Dropdown(choices=self._choices())
+
+    def _examples(self) -> list[str]:
+        sample = str(SAMPLE_CORPUS)
+        return EXAMPLES if any(d.source.startswith(sample) for d in self.index.documents) else []
+
+
+def _names(sources: list[str], most: int = 5) -> str:
+    """' (a.txt, b.txt)' for a few files, '' for none."""
+    if not sources:
+        return ""
+    names = [Path(s).name for s in sources[:most]]
+    return f" ({', '.join(names)}{', …' if len(sources) > most else ''})"
+
+
+def _checked(question: str, k) -> tuple[str, int]:
+    """The question and k, within the limits a shared server sets (ValueError otherwise)."""
+    if len(question) > MAX_QUESTION_CHARS or not 1 <= int(k) <= MAX_K:
+        raise ValueError(
+            f"ask at most {MAX_QUESTION_CHARS} characters with k from 1 to {MAX_K}, "
+            f"got {len(question)} characters and k={k}"
+        )
+    return question, int(k)
+
+
+def _rejection(path: Path) -> str | None:
+    """Why an uploaded file cannot be indexed, or None when it can."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        return f"unsupported file type '{path.suffix or '(none)'}': use {kinds}"
+    if path.name.startswith("."):
+        return "hidden files (names starting with '.') are not indexed"
+    try:
+        extract_file(path, MAX_UPLOAD_BYTES)
+    except ExtractionError as exc:
+        return str(exc)
+    return None
+
+
+def _open_index(path: Path, docs: list[str]) -> rag.Index:
+    """Load the index at ``path`` and bring it up to date with ``docs``, or build it there."""
+    uploads = path / "uploads"
+    sources = [*docs, *([uploads] if uploads.is_dir() else [])]
+    verb = "Updating" if (path / "manifest.json").is_file() else "Building"
+    print(f"{verb} the index at {path} from {', '.join(map(str, sources))}…", flush=True)
+    index = rag.Index.build(sources, path=path, progress=True)
+    report = index.last_report
+    print(
+        f"{len(index.documents)} documents ({index.chunk_count()} chunks): "
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged.",
+        flush=True,
+    )
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.source}: {skipped.reason}", flush=True)
+    return index
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Serve the rag web chat on localhost.")
+    parser.add_argument(
+        "--index", default="index", metavar="DIR", help="index folder (default index)"
+    )
+    parser.add_argument(
+        "--docs",
+        nargs="+",
+        default=[str(SAMPLE_CORPUS)],
+        metavar="PATH",
+        help="files or folders to index (default: the sample corpus)",
+    )
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)"
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

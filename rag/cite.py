@@ -1,0 +1,264 @@
+"""Citations as HTML: answers with the span highlighted, and the source view behind each citation.
+
+What the web chat shows, without any web framework: every piece of document text is escaped, so a
+document is always shown as text, never as markup.
+
+>>> answer = rag.ask(index, "Who heads IOM's Counter-Trafficking Division?")
+>>> reply = render_answer(answer)    # the chat turn: answer, highlighted sentence, [1] [2] ...
+>>> c = answer.citations[0]
+>>> view = render_source(index, c.source, c.start, c.end, c.answer_start, c.answer_end)
+
+Each citation is a ``<button class="rag-cite">`` whose ``data-cite`` attribute holds JSON with the
+``source`` and offsets that ``render_source`` takes; the page sends them back when it is clicked.
+The source view marks the cited sentence with ``<mark id="cite-sentence">`` and the answer inside
+it with ``<mark id="cite-answer">``, so the page can scroll to them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+from rag.answer import Answer, Citation
+
+__all__ = ["render_answer", "render_citations", "render_error", "render_source"]
+
+# A document up to this long is shown whole; a longer one as the cited passage in its context.
+WHOLE_DOCUMENT_CHARS = 6000
+CONTEXT_CHARS = 2000
+SNIPPET_CHARS = 220
+SENTENCE_ID = "cite-sentence"
+ANSWER_ID = "cite-answer"
+# Besides the HTML specials: characters a client-side template engine could read as syntax.
+_TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
+
+
+def render_answer(answer: Answer) -> str:
+    """One chat turn as HTML: the question, then the short answer, the cited sentence with the
+    answer highlighted, the confidence and the numbered citations; or, when nothing was found,
+    a plain "not found" and the closest passages."""
+    question = f'<div class="rag-question">{_escape(answer.question)}</div>'
+    if answer.found:
+        body = _render_found(answer)
+    elif answer.citations:
+        body = (
+            '<p class="rag-not-found">The documents do not answer this question '
+            f"(best confidence {answer.confidence:.2f}). The closest passages:</p>"
+        )
+    else:
+        body = '<p class="rag-not-found">The documents do not answer this question.</p>'
+    return (
+        f'<div class="rag-turn">{question}<div class="rag-reply">{body}'
+        f"{render_citations(answer.citations, snippets=not answer.found)}</div></div>"
+    )
+
+
+def render_citations(citations: list[Citation], snippets: bool = False) -> str:
+    """Numbered citation buttons, ``[n] Title, page p``; with ``snippets`` each shows its
+    sentence (for the closest passages of a question without an answer)."""
+    if not citations:
+        return ""
+    items = []
+    for citation in citations:
+        page = f", page {citation.page}" if citation.page else ""
+        snippet = ""
+        if snippets:
+            snippet = f'<span class="rag-snippet">{_escape(_snippet(citation))}</span>'
+        items.append(
+            f"<li>{_cite_button(citation, f'[{citation.n}]', 'rag-cite')}"
+            f'<span class="rag-cite-title">{_escape(citation.title)}{page}</span>'
+            f"{snippet}</li>"
+        )
+    return f'<ol class="rag-citations">{"".join(items)}</ol>'
+
+
+def render_error(question: str, message: str) -> str:
+    """A chat turn whose question could not be answered, with the reason; without a question
+    (``""``), just the message."""
+    asked = f'<div class="rag-question">{_escape(question)}</div>' if question else ""
+    return (
+        f'<div class="rag-turn">{asked}<div class="rag-reply">'
+        f'<p class="rag-error">{_escape(message)}</p></div></div>'
+    )
+
+
+def render_source(
+    index,
+    source: str,
+    start: int | None = None,
+    end: int | None = None,
+    answer_start: int | None = None,
+    answer_end: int | None = None,
+) -> str:
+    """A document's text as HTML with the cited sentence and the answer span highlighted.
+
+    ``source`` is looked up as an exact key among the indexed documents; nothing else is read, so
+    a path sent by a browser can reach no other file. A long document is shown as the passage in
+    its context (``CONTEXT_CHARS`` either side), with a note saying so.
+
+    Args:
+        start, end: the cited sentence (offsets into the document text), or None for no highlight.
+        answer_start, answer_end: the answer span, inside the sentence, or None.
+
+    Raises:
+        ValueError: ``source`` is not an indexed document, or the offsets do not fit its text.
+    """
+    document = index.document(source) if isinstance(source, str) else None
+    if document is None:
+        shown = repr(source) if len(repr(source)) <= 300 else repr(source)[:299] + "…"
+        raise ValueError(
+            f"{shown} is not a document in this index: open a citation or pick a document "
+            "from the documents list"
+        )
+    text = document.text
+    sentence = _checked_span(start, end, 0, len(text), "sentence")
+    answer = None
+    if sentence is not None:
+        answer = _checked_span(answer_start, answer_end, *sentence, "answer")
+    low, high = _window(text, sentence)
+    page = document.page_at(sentence[0]) if sentence else None
+    header = (
+        f'<div class="rag-source-head"><strong>{_escape(document.title)}</strong>'
+        f"{f' · page {page}' if page else ''}"
+        f'<span class="rag-source-file">{_escape(Path(document.source).name)}</span></div>'
+    )
+    note = ""
+    if (low, high) != (0, len(text)):
+        note = (
+            f'<p class="rag-source-note">A long document: showing the cited passage in its '
+            f"context, characters {low:,}–{high:,} of {len(text):,}.</p>"
+        )
+    body = _highlight(text, low, high, sentence, answer, document.page_starts)
+    return f'<div class="rag-source">{header}{note}<div class="rag-source-text">{body}</div></div>'
+
+
+def _render_found(answer: Answer) -> str:
+    cited = next((c for c in answer.citations if c.answer_start is not None), None)
+    sentence = _escape(answer.sentence)
+    reference = ""
+    if cited is not None:
+        sentence = _sentence_with_answer(cited) or sentence
+        reference = " " + _cite_button(cited, f"[{cited.n}]", "rag-cite rag-cite-inline")
+    return (
+        f'<p class="rag-short"><span class="rag-label">Answer:</span> '
+        f'<strong class="rag-answer-text">{_escape(_one_line(answer.text))}</strong> '
+        f'<span class="rag-confidence">confidence {answer.confidence:.2f}</span></p>'
+        f'<blockquote class="rag-quote">{sentence}{reference}</blockquote>'
+    )
+
+
+def _sentence_with_answer(citation: Citation) -> str | None:
+    """The cited sentence with the answer marked, from the passage the citation carries."""
+    offset = citation.passage_start
+    bounds = (citation.start, citation.answer_start, citation.answer_end, citation.end)
+    if not offset <= bounds[0] <= bounds[1] <= bounds[2] <= bounds[3] <= citation.passage_end:
+        return None
+    before, span, after = (
+        citation.text[a - offset : b - offset] for a, b in zip(bounds, bounds[1:], strict=False)
+    )
+    before = re.sub(r"\s+", " ", before).lstrip()
+    after = re.sub(r"\s+", " ", after).rstrip()
+    return (
+        f'{_escape(before)}<mark class="rag-answer">{_escape(_one_line(span))}</mark>'
+        f"{_escape(after)}"
+    )
+
+
+def _cite_button(citation: Citation, label: str, css_class: str) -> str:
+    target = {
+        "source": citation.source,
+        "start": citation.start,
+        "end": citation.end,
+        "answer_start": citation.answer_start,
+        "answer_end": citation.answer_end,
+    }
+    return (
+        f'<button type="button" class="{css_class}" data-n="{citation.n}" '
+        f'data-cite="{_escape(json.dumps(target))}" '
+        f'title="Open the source, scrolled to the cited sentence">{label}</button>'
+    )
+
+
+def _snippet(citation: Citation) -> str:
+    offset = citation.passage_start
+    if offset <= citation.start <= citation.end <= citation.passage_end:
+        text = citation.text[citation.start - offset : citation.end - offset]
+    else:
+        text = citation.text
+    text = _one_line(text)
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _checked_span(start, end, low: int, high: int, what: str) -> tuple[int, int] | None:
+    """The span (None when both are None); ValueError unless low <= start <= end <= high."""
+    if start is None and end is None:
+        return None
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+        raise ValueError(f"{what} offsets must be two integers, got {start!r} and {end!r}")
+    if not low <= start <= end <= high:
+        raise ValueError(
+            f"{what} offsets {start}–{end} are outside {low}–{high}: the citation does not "
+            "match the indexed document (re-ask the question)"
+        )
+    return start, end
+
+
+def _window(text: str, sentence: tuple[int, int] | None) -> tuple[int, int]:
+    """The part of the text to show: all of it, or the sentence with its context, cut at lines."""
+    if len(text) <= WHOLE_DOCUMENT_CHARS:
+        return 0, len(text)
+    start, end = sentence or (0, 0)
+    low, high = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+    if low > 0:
+        cut = text.rfind("\n", low, start)
+        low = cut + 1 if cut >= 0 else low
+    if high < len(text):
+        cut = text.find("\n", end, high)
+        high = cut if cut >= 0 else high
+    return low, high
+
+
+def _highlight(
+    text: str,
+    low: int,
+    high: int,
+    sentence: tuple[int, int] | None,
+    answer: tuple[int, int] | None,
+    page_starts: tuple[int, ...],
+) -> str:
+    """Escaped ``text[low:high]`` with the answer's mark nested in the sentence's, and page breaks
+    shown (a mark a page break cuts through is closed before it and reopened after it)."""
+    marks = [(kind, span) for kind, span in (("sentence", sentence), ("answer", answer)) if span]
+    breaks = {p: n for n, p in enumerate(page_starts, start=1) if low < p < high}
+    bounds = sorted({low, high, *breaks, *(x for _, span in marks for x in span)})
+    ids = {"sentence": SENTENCE_ID, "answer": ANSWER_ID}
+    parts, opened = ["…" if low > 0 else ""], []
+    for i, position in enumerate(bounds):
+        for kind, span in reversed(marks):
+            if kind in opened and span[1] == position:
+                parts.append("</mark>")
+                opened.remove(kind)
+        if position in breaks:
+            page = f'<span class="rag-page-break">page {breaks[position]}</span>'
+            parts += ["</mark>" * len(opened), page, *(f'<mark class="rag-{k}">' for k in opened)]
+        for kind, span in marks:
+            if span[0] == position and kind in ids:
+                parts.append(f'<mark class="rag-{kind}" id="{ids.pop(kind)}">')
+                if span[1] == position:
+                    parts.append("</mark>")
+                else:
+                    opened.append(kind)
+        if i + 1 < len(bounds):
+            parts.append(_escape(text[position : bounds[i + 1]]))
+    parts.append("…" if high < len(text) else "")
+    return "".join(parts)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True).translate(_TEMPLATE_CHARS)

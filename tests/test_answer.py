@@ -1,0 +1,120 @@
+"""rag/answer.py: extracted answers with cited spans on the sample corpus, or "not found"."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.answer import DEFAULT_K, MIN_CONFIDENCE
+
+QUESTIONS = [
+    (
+        "Who is the U.S. Assistant Secretary of State for Population, Refugees and Migration?",
+        "Ellen Sauerbrey",
+        "001_",
+    ),
+    (
+        "Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?",
+        "Ishita Rony",
+        "004_",
+    ),
+    ("Who heads IOM's Counter-Trafficking Division?", "Richard Danziger", "001_"),
+    ("Who is IOM's regional representative in Islamabad?", "Hassan Abdel Moneim Mostafa", "002_"),
+]
+OFF_TOPIC = "What is the boiling point of mercury?"
+ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations"}
+CITATION_KEYS = {
+    "n",
+    "title",
+    "source",
+    "page",
+    "start",
+    "end",
+    "answer_start",
+    "answer_end",
+    "text",
+}
+
+
+@pytest.fixture(scope="module")
+def answer_of(sample_index):
+    """rag.ask with default settings, each question asked once per module."""
+    answers: dict[str, rag.Answer] = {}
+
+    def ask(question: str) -> rag.Answer:
+        if question not in answers:
+            answers[question] = rag.ask(sample_index, question)
+        return answers[question]
+
+    return ask
+
+
+def test_defaults():
+    assert DEFAULT_K == 5
+    assert 0.0 < MIN_CONFIDENCE < 1.0
+
+
+@pytest.mark.parametrize(("question", "expected", "prefix"), QUESTIONS)
+def test_sample_questions(sample_index, answer_of, question, expected, prefix):
+    answer = answer_of(question)
+    assert answer.found
+    assert answer.text == expected
+    assert 0.0 <= answer.confidence <= 1.0
+    assert expected in answer.sentence
+
+    (cited,) = [c for c in answer.citations if c.answer_start is not None]
+    assert Path(cited.source).name.startswith(prefix)
+    document = sample_index.document(cited.source)
+    assert document.text[cited.answer_start : cited.answer_end] == expected
+    assert cited.start <= cited.answer_start < cited.answer_end <= cited.end
+    assert " ".join(document.text[cited.start : cited.end].split()) == answer.sentence
+    assert cited.title == document.title
+
+
+def test_citations_are_numbered_passages(sample_index, answer_of):
+    answer = answer_of(QUESTIONS[2][0])
+    assert 1 <= len(answer.citations) <= DEFAULT_K
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for citation in answer.citations:
+        document = sample_index.document(citation.source)
+        assert document.text[citation.passage_start : citation.passage_end] == citation.text
+        assert citation.passage_start <= citation.start < citation.end <= citation.passage_end
+
+
+def test_off_topic_question_is_not_found(sample_index, answer_of):
+    answer = answer_of(OFF_TOPIC)
+    assert not answer.found
+    assert answer.text == "" and answer.sentence == ""
+    assert 0.0 <= answer.confidence < MIN_CONFIDENCE
+    assert answer.citations  # the closest passages are still shown
+    for citation in answer.citations:
+        assert citation.answer_start is None and citation.answer_end is None
+        assert sample_index.document(citation.source) is not None
+
+
+def test_to_dict_has_the_json_shape(answer_of):
+    answer = answer_of(QUESTIONS[0][0])
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert set(data) == ANSWER_KEYS
+    assert data["question"] == QUESTIONS[0][0]
+    assert (data["answer"], data["found"]) == (answer.text, True)
+    assert data["citations"] and all(set(c) == CITATION_KEYS for c in data["citations"])
+    assert data["citations"][0]["n"] == 1
+
+
+@pytest.mark.parametrize("min_confidence", [-0.1, 1.5])
+def test_bad_min_confidence(sample_index, min_confidence):
+    with pytest.raises(ValueError, match=r"min_confidence must be in \[0, 1\]"):
+        rag.ask(sample_index, QUESTIONS[0][0], min_confidence=min_confidence)
+
+
+def test_empty_question(sample_index):
+    with pytest.raises(ValueError, match="empty"):
+        rag.ask(sample_index, "  ")
+
+
+def test_threshold_decides_found(sample_index, answer_of):
+    lenient = rag.ask(sample_index, OFF_TOPIC, min_confidence=0.0)
+    assert lenient.found and lenient.text
+    assert lenient.confidence == pytest.approx(answer_of(OFF_TOPIC).confidence)

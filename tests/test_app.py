@@ -1,0 +1,188 @@
+"""The web chat (app.py) in real headless Chromium: ask, open a citation, upload, stay safe.
+
+Drives Debian's chromium (``make browser`` installs it) through Playwright's Python package; the
+test skips when /usr/bin/chromium is missing. The app runs in this process on a free port, over a
+small index of sample documents built with the session's embedder.
+"""
+
+import importlib.util
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import rag
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_CORPUS = PROJECT / "data" / "counter-trafficking"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BANGLADESH = "Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?"
+HOSTILE = (
+    '# Harbour <img src=x onerror="window.__pwned = 5"> Report\n\n'
+    "The harbour master of Port Elwin is Tomasz Wierzbicki.\n"
+    '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">\n'
+    'Her motto is " onmouseover="window.__pwned = 3" data-x=" and ${7*7} {{value}}.\n'
+)
+TIMEOUT_MS = 30_000
+# gradio's queue still uses pandas options that pandas 3 deprecates; not this project's to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium: run 'make browser' as root")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(embedder, tmp_path_factory):
+    """The app over two sample documents and one full of markup; yields its address and index."""
+    root = tmp_path_factory.mktemp("web")
+    (root / "harbour.md").write_text(HOSTILE, encoding="utf-8")
+    index = rag.Index(embedder, path=root / "index")
+    samples = [SAMPLE_CORPUS / n for n in ("001_bb816ed8ced9d219.txt", "004_bedb749cf14d49f0.txt")]
+    index.sync([*samples, root / "harbour.md"])
+    spec = importlib.util.spec_from_file_location("app", PROJECT / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    demo, url = app.serve(index, port=_free_port())
+    yield SimpleNamespace(url=url, index=index)
+    demo.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server.url)
+    yield page
+    context.close()
+
+
+def test_ask_open_citation_and_upload(page, tmp_path):
+    _ask(page, BANGLADESH)
+    reply = page.locator("#rag-chat .rag-reply").last
+    assert reply.locator(".rag-answer-text").inner_text() == "Ishita Rony"
+    assert reply.locator("mark.rag-answer").inner_text() == "Ishita Rony"
+    assert reply.locator("button.rag-cite").count() >= 1
+    screenshot = tmp_path / "chat.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert screenshot.stat().st_size > 10_000
+
+    reply.locator("button.rag-cite").first.click()
+    answer_mark = page.locator("#rag-source #cite-answer")
+    answer_mark.wait_for()
+    assert answer_mark.inner_text() == "Ishita Rony"
+    sentence = page.locator("#rag-source #cite-sentence").inner_text()
+    assert sentence.startswith("- Ishita Rony, Deputy Secretary")
+    page.wait_for_function(_IN_VIEW, arg="#cite-answer")  # scrolled to the sentence
+    original = page.get_by_role("button", name="Original file: 004_bedb749cf14d49f0.txt")
+    with page.expect_download() as download:
+        original.click()
+    saved = download.value.path()
+    assert Path(saved).read_bytes() == (SAMPLE_CORPUS / "004_bedb749cf14d49f0.txt").read_bytes()
+
+    upload = tmp_path / "zebra.txt"
+    upload.write_text(
+        "The Zebra Project\nThe Zebra Project is led by Marta Kowalski, who founded it in 2019.\n"
+    )
+    (tmp_path / "blob.txt").write_bytes(b"\x00\x01binary\x00" * 100)
+    page.get_by_text("Documents", exact=True).click()
+    page.locator("#rag-upload input[type=file]").set_input_files([upload, tmp_path / "blob.txt"])
+    status = page.locator("#rag-status textarea")
+    page.wait_for_function(
+        "() => document.querySelector('#rag-status textarea').value.includes('1 added (zebra.txt)')"
+    )
+    assert "Rejected blob.txt: binary content" in status.input_value()
+    assert "zebra.txt" in page.locator("#rag-documents").inner_text()
+    _ask(page, "Who leads the Zebra Project?")
+    reply = page.locator("#rag-chat .rag-reply").last
+    assert reply.locator(".rag-answer-text").inner_text() == "Marta Kowalski"
+    assert "The Zebra Project" in reply.locator(".rag-citations").inner_text()
+
+
+def test_document_markup_is_shown_as_text_never_run(page):
+    question = '<img src=x onerror="window.__pwned = 4"> Who is the harbour master of Port Elwin?'
+    _ask(page, question)
+    reply = page.locator("#rag-chat .rag-reply").last
+    assert reply.locator(".rag-answer-text").inner_text() == "Tomasz Wierzbicki"
+    assert page.locator("#rag-chat .rag-question").last.inner_text() == question
+    assert 'Harbour <img src=x onerror="window.__pwned = 5"> Report' in reply.inner_text()
+
+    reply.locator("button.rag-cite").first.click()
+    page.locator("#rag-source #cite-answer").wait_for()
+    shown = page.locator("#rag-source .rag-source-text").inner_text()
+    assert '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">' in shown
+    assert 'Her motto is " onmouseover="window.__pwned = 3" data-x=" and ${7*7} {{value}}.' in shown
+    page.get_by_text("Documents", exact=True).click()
+    assert "<img src=x" in page.locator("#rag-documents").inner_text()
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("#rag-chat img, #rag-source img, #rag-source script").count() == 0
+
+
+def test_api_ask_returns_the_rag_ask_json_object(server):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server.url, verbose=False)
+    try:
+        answer = client.predict(BANGLADESH, api_name="/ask")
+        assert answer == rag.ask(server.index, BANGLADESH).to_dict()
+        assert answer["answer"] == "Ishita Rony"
+        assert len(client.predict(BANGLADESH, 2, api_name="/ask")["citations"]) == 2
+        with pytest.raises(AppError, match="the question is empty"):
+            client.predict("  ", api_name="/ask")
+        with pytest.raises(AppError, match="k from 1 to 50"):
+            client.predict(BANGLADESH, 0, api_name="/ask")
+    finally:
+        client.close()
+
+
+def test_phone_width_has_no_sideways_scrolling_and_examples_ask_in_one_click(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("button", name=BANGLADESH).click()
+    page.locator("#rag-chat .rag-answer-text").wait_for()
+    page.wait_for_function(_SETTLED)
+    assert page.locator("#rag-chat .rag-answer-text").inner_text() == "Ishita Rony"
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+# The chat has its new turn and gradio has faded it back in (no "pending" state left).
+_SETTLED = """() => {
+  const box = document.querySelector('#rag-chat .html-container') || document.body;
+  return !box.classList.contains('pending') && getComputedStyle(box).opacity === '1';
+}"""
+_IN_VIEW = """(selector) => {
+  const box = document.querySelector(selector).getBoundingClientRect();
+  return box.top >= 0 && box.bottom <= window.innerHeight;
+}"""
+
+
+def _ask(page, question: str) -> None:
+    turns = page.locator("#rag-chat .rag-turn").count()
+    page.locator("#rag-question textarea").fill(question)
+    page.locator("#rag-question textarea").press("Enter")
+    page.locator("#rag-chat .rag-turn").nth(turns).locator(".rag-reply").wait_for()
+    page.wait_for_function(_SETTLED)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

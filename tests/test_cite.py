@@ -1,0 +1,269 @@
+"""rag.cite: answers and sources as HTML, highlighted, escaped, and only for indexed documents."""
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+import rag
+from rag.cite import (
+    CONTEXT_CHARS,
+    render_answer,
+    render_citations,
+    render_error,
+    render_source,
+)
+
+BANGLADESH = "Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?"
+HOSTILE = (
+    "# Harbour <img src=x onerror=\"alert('title')\"> Report\n\n"
+    "The harbour master of Port Elwin is Tomasz Wierzbicki.\n"
+    "<script>alert('script')</script><img src=x onerror=\"alert('img')\">\n"
+    'Her motto is " onmouseover="alert(\'attr\')" data-x=" and ${7*7} {{value}} `tick`.\n'
+)
+
+
+class _Elements(HTMLParser):
+    """Every start tag with its attributes, and the text, of an HTML fragment."""
+
+    def __init__(self, fragment: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(fragment)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _marked(fragment: str, element_id: str) -> str:
+    """The text inside the element with this id, nested elements included."""
+
+    class _Inside(HTMLParser):
+        depth, text = 0, ""
+
+        def handle_starttag(self, tag, attrs):
+            if self.depth or dict(attrs).get("id") == element_id:
+                self.depth += 1
+
+        def handle_endtag(self, tag):
+            self.depth = max(0, self.depth - 1)
+
+        def handle_data(self, data):
+            self.text += data if self.depth else ""
+
+    parser = _Inside(convert_charrefs=True)
+    parser.feed(fragment)
+    assert f'id="{element_id}"' in fragment, f"no #{element_id} in the HTML"
+    return parser.text
+
+
+def _hostile_index(embedder, tmp_path) -> rag.Index:
+    (tmp_path / "harbour.md").write_text(HOSTILE, encoding="utf-8")
+    index = rag.Index(embedder)
+    index.sync([tmp_path / "harbour.md"])
+    return index
+
+
+@pytest.fixture(scope="module")
+def bangladesh(sample_index):
+    return rag.ask(sample_index, BANGLADESH)
+
+
+def test_answer_is_highlighted_inside_the_cited_sentence(bangladesh):
+    reply = render_answer(bangladesh)
+    quote = re.search(r'<blockquote class="rag-quote">(.*?)</blockquote>', reply).group(1)
+    assert '<mark class="rag-answer">Ishita Rony</mark>' in quote
+    assert "Deputy Secretary, Ministry of Home Affairs of Bangladesh" in quote
+    assert 'class="rag-answer-text">Ishita Rony</strong>' in reply
+    assert f"confidence {bangladesh.confidence:.2f}" in reply
+
+
+def test_citations_are_numbered_buttons_carrying_source_and_offsets(bangladesh):
+    buttons = [a for tag, a in _Elements(render_answer(bangladesh)).tags if tag == "button"]
+    listed = [b for b in buttons if b["class"] == "rag-cite"]
+    assert [b["data-n"] for b in listed] == [str(c.n) for c in bangladesh.citations]
+    first = json.loads(listed[0]["data-cite"])
+    cited = bangladesh.citations[0]
+    assert first == {
+        "source": cited.source,
+        "start": cited.start,
+        "end": cited.end,
+        "answer_start": cited.answer_start,
+        "answer_end": cited.answer_end,
+    }
+    assert any("rag-cite-inline" in b["class"] for b in buttons)  # the [1] after the sentence
+
+
+def test_not_found_says_so_and_lists_closest_passages(sample_index):
+    answer = rag.ask(sample_index, "What is the boiling point of mercury?")
+    reply = render_answer(answer)
+    assert not answer.found
+    assert "do not answer this question" in reply
+    assert "rag-answer" not in reply
+    assert reply.count('class="rag-snippet"') == len(answer.citations) > 0
+
+
+def test_citation_shows_its_page():
+    citation = rag.Citation(2, "Report", "/d/r.pdf", 7, 0, 5, None, None, "Hello", 0, 5)
+    assert "Report, page 7" in render_citations([citation])
+    assert render_citations([]) == ""
+
+
+def test_question_title_and_passage_text_are_escaped():
+    text = "<script>alert(1)</script> said \"x\" onclick='y' ${7*7}"
+    title = '<img src=x onerror="alert(1)">'
+    citation = rag.Citation(1, title, '/d/a"b.txt', None, 0, len(text), 0, 8, text, 0, len(text))
+    answer = rag.Answer("<b>who</b>?", "<script>", True, 0.9, text, [citation])
+    reply = render_answer(answer)
+    tags = _Elements(reply).tags
+    allowed = {"div", "p", "span", "strong", "blockquote", "mark", "button", "ol", "li"}
+    assert {tag for tag, _ in tags} <= allowed
+    assert all(not name.startswith("on") for _, attrs in tags for name in attrs)
+    assert '<mark class="rag-answer">&lt;script&gt;</mark>alert(1)&lt;/script&gt;' in reply
+    assert "&lt;b&gt;who&lt;/b&gt;?" in reply
+    assert "${" not in reply and "&#36;&#123;7*7&#125;" in reply
+    cite = next(a["data-cite"] for t, a in tags if t == "button")
+    assert json.loads(cite)["source"] == '/d/a"b.txt'
+
+
+def test_error_turn_is_escaped():
+    turn = render_error("<i>q</i>", "bad <value>")
+    assert "&lt;i&gt;q&lt;/i&gt;" in turn and "bad &lt;value&gt;" in turn
+    assert "rag-question" not in render_error("", "message only")
+
+
+def test_source_view_marks_the_sentence_and_the_answer(sample_index, bangladesh):
+    cited = bangladesh.citations[0]
+    view = render_source(
+        sample_index, cited.source, cited.start, cited.end, cited.answer_start, cited.answer_end
+    )
+    document = sample_index.document(cited.source)
+    assert _marked(view, "cite-answer") == "Ishita Rony"
+    assert _marked(view, "cite-sentence") == document.text[cited.start : cited.end]
+    assert html.escape(document.title) in view
+    assert "A long document" not in view  # short documents are shown whole
+    text = html.unescape(re.sub(r"<[^>]+>", "", view.split('class="rag-source-text">', 1)[1]))
+    assert text == document.text
+
+
+def test_source_view_without_offsets_shows_the_document_unmarked(sample_index):
+    source = sample_index.documents[0].source
+    view = render_source(sample_index, source)
+    assert "<mark" not in view and "rag-source-text" in view
+
+
+@pytest.mark.parametrize(
+    "make_path",
+    [
+        lambda s: "../" * 12 + "etc/passwd",
+        lambda s: "/etc/passwd",
+        lambda s: s.rsplit("/", 1)[0] + "/../counter-trafficking/" + s.rsplit("/", 1)[1],
+        lambda s: s.rsplit("/", 1)[1],  # the bare file name
+        lambda s: s + "/",
+        lambda s: s.upper(),
+        lambda s: "",
+        lambda s: None,
+        lambda s: [s],
+    ],
+    ids=["dotdot", "absolute", "non-normalised", "name", "slash", "case", "empty", "none", "list"],
+)
+def test_source_view_refuses_anything_but_an_indexed_source(sample_index, make_path):
+    path = make_path(sample_index.documents[0].source)
+    with pytest.raises(ValueError, match="is not a document in this index"):
+        render_source(sample_index, path, 0, 5)
+
+
+def test_source_view_refuses_an_existing_file_that_is_not_indexed(sample_index, tmp_path):
+    stray = tmp_path / "secret.txt"
+    stray.write_text("not for the browser")
+    with pytest.raises(ValueError, match="is not a document in this index"):
+        render_source(sample_index, str(stray))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "answer_start", "answer_end", "message"),
+    [
+        (10, 5, None, None, "sentence offsets 10–5"),
+        (0, 10**9, None, None, "outside"),
+        ("0", "5", None, None, "two integers"),
+        (True, 5, None, None, "two integers"),
+        (0, 5, 4, 9, "answer offsets 4–9 are outside 0–5"),
+        (0, 5, 2, None, "two integers"),
+    ],
+)
+def test_source_view_refuses_offsets_that_do_not_fit(
+    sample_index, start, end, answer_start, answer_end, message
+):
+    source = sample_index.documents[0].source
+    with pytest.raises(ValueError, match=message):
+        render_source(sample_index, source, start, end, answer_start, answer_end)
+
+
+def test_markup_in_a_document_is_shown_as_text(embedder, tmp_path):
+    index = _hostile_index(embedder, tmp_path)
+    document = index.documents[0]
+    answer = rag.ask(index, "Who is the harbour master of Port Elwin?")
+    assert answer.found and answer.text == "Tomasz Wierzbicki"
+    cited = answer.citations[0]
+    for fragment in (
+        render_answer(answer),
+        render_source(
+            index, cited.source, cited.start, cited.end, cited.answer_start, cited.answer_end
+        ),
+    ):
+        parsed = _Elements(fragment)
+        assert not any(tag in ("script", "img") for tag, _ in parsed.tags)
+        assert all(not name.startswith("on") for _, attrs in parsed.tags for name in attrs)
+        assert not re.search(r"[{}$`]", fragment)  # nothing a template engine could evaluate
+    view = render_source(index, document.source)
+    assert "".join(_Elements(view).text).endswith(document.text)  # every character, as text
+
+
+def test_long_document_shows_the_passage_in_context(embedder, tmp_path):
+    filler = [f"Line {i} talks about the weather in the valley, it was mild." for i in range(400)]
+    filler[200] = "The lighthouse keeper of Vardo is Ingrid Solberg."
+    (tmp_path / "long.txt").write_text("\n".join(filler), encoding="utf-8")
+    index = rag.Index(embedder)
+    index.sync([tmp_path / "long.txt"])
+    answer = rag.ask(index, "Who is the lighthouse keeper of Vardo?")
+    cited = answer.citations[0]
+    view = render_source(
+        index, cited.source, cited.start, cited.end, cited.answer_start, cited.answer_end
+    )
+    text = index.document(cited.source).text
+    assert _marked(view, "cite-answer") == "Ingrid Solberg"
+    assert "A long document: showing the cited passage in its context" in view
+    shown = html.unescape(re.sub(r"<[^>]+>", "", view.split('class="rag-source-text">', 1)[1]))
+    assert "Line 0 " not in shown and "Line 399 " not in shown
+    assert shown.startswith("…") and shown.endswith("…")
+    assert len(shown) <= 2 * CONTEXT_CHARS + (cited.end - cited.start) + 2
+    assert shown.strip("…") in text
+
+
+def test_pdf_source_view_names_the_page_and_marks_page_breaks(embedder, tmp_path):
+    fpdf = pytest.importorskip("fpdf")
+    pdf = fpdf.FPDF()
+    pdf.set_font("helvetica", size=12)
+    pages = ("The first page is about tides.", "The ferry captain of Sula is Erik Dahl.")
+    for line in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, line)
+    pdf.output(str(tmp_path / "ferry.pdf"))
+    index = rag.Index(embedder)
+    index.sync([tmp_path / "ferry.pdf"])
+    answer = rag.ask(index, "Who is the ferry captain of Sula?")
+    cited = answer.citations[0]
+    assert cited.page == 2
+    view = render_source(
+        index, cited.source, cited.start, cited.end, cited.answer_start, cited.answer_end
+    )
+    assert " · page 2" in view
+    assert '<span class="rag-page-break">page 2</span>' in view
+    assert _marked(view, "cite-answer") == "Erik Dahl"
+    assert ", page 2" in render_answer(answer)

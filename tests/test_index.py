@@ -1,0 +1,405 @@
+"""rag/index.py and rag/_store.py: sync, save and load, refusals, and incremental updates."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE_CORPUS
+from fpdf import FPDF
+
+import rag
+from embeddings import EmbedderIdentity
+from rag import _store
+from rag.chunk import ChunkSettings
+
+QUERIES = ["When does the harbour open?", "rye bread", "whale skeleton museum"]
+
+
+def _write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "harbour.txt").write_text(
+        "Harbour Opening Hours Announced\n"
+        "The harbour opens at six in the morning. Ferries leave every hour until nine.\n"
+    )
+    (folder / "bakery.md").write_text(
+        "# Village Bakery\n\nThe bakery sells rye bread on Tuesdays. Its ovens burn beech wood.\n"
+    )
+    (folder / "museum.html").write_text(
+        "<html><head><title>Town Museum</title></head><body>"
+        "<p>The museum shows a whale skeleton found on the beach in 1902.</p></body></html>"
+    )
+    return folder
+
+
+def _pdf_bytes(text: str) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+def _results(index: rag.Index) -> list[list[tuple]]:
+    return [
+        [(h.source, h.start, h.end, h.text, round(h.score, 6)) for h in index.search(q, k=3)]
+        for q in QUERIES
+    ]
+
+
+def _record_embedded_texts(embedder, monkeypatch) -> list[str]:
+    """Every text the index hands to the embedder from now on."""
+    texts: list[str] = []
+    embed = embedder.embed
+
+    def recording_embed(batch, progress=False):
+        texts.extend(batch)
+        return embed(batch, progress=progress)
+
+    monkeypatch.setattr(embedder, "embed", recording_embed)
+    return texts
+
+
+class _OtherEmbedder:
+    """Same shape as the default model, different identity; never asked to embed."""
+
+    identity = EmbedderIdentity("other-model", "0" * 64, 384, 254)
+    dim = 384
+    max_tokens = 254
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed(self, texts, progress=False):
+        raise AssertionError("a refused index must not embed anything")
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    return _write_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def saved(embedder, corpus, tmp_path) -> rag.Index:
+    """A tiny corpus indexed and saved at tmp_path / "index"."""
+    index = rag.Index(embedder, path=tmp_path / "index")
+    index.sync([corpus])
+    return index
+
+
+def test_defaults(embedder):
+    index = rag.Index(embedder)
+    assert index.settings == ChunkSettings(max_tokens=254, overlap_sentences=1)
+    assert index.path is None
+    assert index.max_file_bytes == 50 * 1024 * 1024
+    assert index.info() == {
+        "path": None,
+        "model": "all-MiniLM-L6-v2 (384 d, weights 53aa51172d14)",
+        "documents": 0,
+        "chunks": 0,
+        "max_tokens": 254,
+        "overlap_sentences": 1,
+    }
+    assert index.search("anything") == []
+
+
+def test_chunks_longer_than_the_model_takes_are_refused(embedder):
+    with pytest.raises(ValueError, match="chunks of 300 tokens would be truncated.*limit 254"):
+        rag.Index(embedder, settings=ChunkSettings(max_tokens=300))
+
+
+def test_save_needs_a_path(embedder):
+    with pytest.raises(ValueError, match="no path to save to"):
+        rag.Index(embedder).save()
+
+
+def test_index_path_that_is_a_file(embedder, tmp_path):
+    (tmp_path / "notes.txt").write_text("not an index")
+    with pytest.raises(ValueError, match="notes.txt is a file, not a folder"):
+        rag.Index(embedder, path=tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match="notes.txt is a file, not a folder"):
+        rag.Index(embedder).save(tmp_path / "notes.txt")
+
+
+def test_sync_missing_path(embedder, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        rag.Index(embedder).sync([tmp_path / "nowhere"])
+
+
+def test_sync_indexes_every_format(embedder, corpus):
+    (corpus / "report.pdf").write_bytes(_pdf_bytes("The lighthouse keeper retired in 1950."))
+    index = rag.Index(embedder)
+    report = index.sync([corpus])
+    names = ["bakery.md", "harbour.txt", "museum.html", "report.pdf"]
+    assert sorted(Path(s).name for s in report.added) == names
+    assert report.chunks_embedded == index.chunk_count() == 4
+    assert [d.title for d in index.documents] == [
+        "Village Bakery",
+        "Harbour Opening Hours Announced",
+        "Town Museum",
+        "The lighthouse keeper retired in 1950.",
+    ]
+    (hit,) = index.search("lighthouse keeper", k=1)
+    assert (Path(hit.source).name, hit.page) == ("report.pdf", 1)
+
+
+def test_embedded_texts_fit_the_model(embedder, monkeypatch):
+    """Chunks, with the title put before them, are never cut short by the model."""
+    texts = _record_embedded_texts(embedder, monkeypatch)
+    rag.Index(embedder).sync([SAMPLE_CORPUS])
+    assert len(texts) >= 10
+    assert max(embedder.count_tokens(text) for text in texts) <= embedder.max_tokens
+
+
+# Save and load ------------------------------------------------------------------------------
+
+
+def test_save_load_round_trip(saved, embedder, tmp_path):
+    loaded = rag.Index.load(tmp_path / "index", model=embedder)
+    assert loaded.documents == saved.documents
+    assert loaded._snapshot.chunks == saved._snapshot.chunks
+    np.testing.assert_array_equal(loaded._snapshot.vectors, saved._snapshot.vectors)
+    assert loaded.settings == saved.settings
+    assert _results(loaded) == _results(saved)
+    assert loaded.info() == saved.info()
+
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["format_version"] == _store.FORMAT_VERSION
+    assert manifest["embedder"]["weights_sha256"] == embedder.identity.weights_sha256
+    assert manifest["counts"] == {"documents": 3, "chunks": 3}
+    assert set(manifest["sha256"]) == {"store", "vectors"}
+
+
+def test_load_picks_the_model_named_in_the_index(saved, embedder, tmp_path):
+    loaded = rag.Index.load(tmp_path / "index")
+    assert loaded.embedder.identity == embedder.identity
+    assert _results(loaded) == _results(saved)
+
+
+def test_save_to_another_folder(saved, embedder, tmp_path):
+    saved.save(tmp_path / "copy")
+    assert _results(rag.Index.load(tmp_path / "copy", model=embedder)) == _results(saved)
+
+
+def _crash_on_manifest_swap(monkeypatch):
+    def crash(*args, **kwargs):
+        raise OSError("simulated crash")
+
+    monkeypatch.setattr(_store.os, "replace", crash)
+
+
+def _crash_writing_vectors(monkeypatch):
+    write_bytes = _store._write_bytes
+
+    def crash(file_path, data):
+        write_bytes(file_path, data[: len(data) // 2])
+        raise OSError("simulated crash")
+
+    monkeypatch.setattr(_store, "_write_bytes", crash)
+
+
+@pytest.mark.parametrize("crash", [_crash_on_manifest_swap, _crash_writing_vectors])
+def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path, crash):
+    path = tmp_path / "index"
+    before = _results(saved)
+    before_documents = saved.documents
+    (corpus / "harbour.txt").write_text("Harbour Closed\nThe harbour is closed for repairs.\n")
+    (corpus / "lighthouse.txt").write_text("The lighthouse keeper retired in 1950.\n")
+
+    with pytest.MonkeyPatch.context() as patch:
+        crash(patch)
+        with pytest.raises(OSError, match="simulated crash"):
+            saved.sync([corpus])
+    assert len(list(path.iterdir())) > 3  # the crash left stray files behind
+
+    loaded = rag.Index.load(path, model=embedder)
+    assert loaded.documents == before_documents
+    assert _results(loaded) == before
+    assert saved.documents == before_documents  # a failed save does not change the index either
+
+    report = saved.sync([corpus])  # the next save succeeds and cleans up
+    assert [Path(s).name for s in report.added + report.updated] == [
+        "lighthouse.txt",
+        "harbour.txt",
+    ]
+    names = sorted(p.name for p in path.iterdir())
+    assert len(names) == 3 and names[0] == "manifest.json"
+    assert re.fullmatch(r"store-\w+\.sqlite", names[1])
+    assert re.fullmatch(r"vectors-\w+\.faiss", names[2])
+    assert len(rag.Index.load(path, model=embedder).documents) == 4
+
+
+def test_other_model_is_refused(saved, tmp_path):
+    with pytest.raises(
+        rag.EmbedderMismatchError,
+        match=r"built with all-MiniLM-L6-v2 .*asked to use other-model .*rebuild",
+    ):
+        rag.Index.load(tmp_path / "index", model=_OtherEmbedder())
+
+
+@pytest.mark.parametrize("pattern", ["store-*.sqlite", "vectors-*.faiss"])
+def test_corrupted_file_is_refused(saved, tmp_path, pattern):
+    (file_path,) = (tmp_path / "index").glob(pattern)
+    data = bytearray(file_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    file_path.write_bytes(bytes(data))
+    with pytest.raises(rag.IndexFormatError, match="corrupted"):
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
+def test_missing_data_file_is_refused(saved, tmp_path):
+    (file_path,) = (tmp_path / "index").glob("vectors-*.faiss")
+    file_path.unlink()
+    with pytest.raises(rag.IndexFormatError, match="missing"):
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
+@pytest.mark.parametrize("folder", ["nowhere", "empty"])
+def test_no_index_is_refused(tmp_path, folder):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(rag.IndexFormatError, match="no index at .*rag index"):
+        rag.Index.load(tmp_path / folder)
+
+
+def _edit_manifest(path: Path, **changes) -> None:
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest.update(changes)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_unknown_format_version_is_refused(saved, tmp_path):
+    _edit_manifest(tmp_path / "index", format_version=99)
+    with pytest.raises(rag.IndexFormatError, match="format version 99.*reads 1.*rebuild"):
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
+def test_unreadable_manifest_is_refused(saved, tmp_path):
+    (tmp_path / "index" / "manifest.json").write_text("{not json")
+    with pytest.raises(rag.IndexFormatError, match="unreadable"):
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
+def test_inconsistent_counts_are_refused(saved, tmp_path):
+    _edit_manifest(tmp_path / "index", counts={"documents": 3, "chunks": 2})
+    with pytest.raises(rag.IndexFormatError, match="inconsistent counts"):
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
+# Incremental sync ---------------------------------------------------------------------------
+
+
+def test_changed_file_alone_is_re_embedded(embedder, sample_copy, tmp_path, monkeypatch):
+    index = rag.Index(embedder, path=tmp_path / "index")
+    first = index.sync([sample_copy])
+    assert len(first.added) == 5 and first.chunks_embedded == index.chunk_count()
+    sources = sorted(first.added)
+    vectors_before = {
+        c: v for c, v in zip(index._snapshot.chunks, index._snapshot.vectors, strict=True)
+    }
+
+    changed = sample_copy / "003_666da6229117efa7.txt"
+    with changed.open("a") as handle:
+        handle.write("\nThe next workshop will take place in Kunming in May.\n")
+    source = str(changed.resolve())
+    texts = _record_embedded_texts(embedder, monkeypatch)
+    report = index.sync([sample_copy])
+
+    assert report.updated == [source]
+    assert sorted(report.unchanged) == [s for s in sources if s != source]
+    assert report.added == report.removed == report.skipped == []
+    assert report.chunks_embedded == index.chunk_count(source) == len(texts)
+    assert any("Kunming" in text for text in texts)
+    assert "Kunming" in index.document(source).text
+    for chunk, vector in zip(index._snapshot.chunks, index._snapshot.vectors, strict=True):
+        if chunk.source != source:
+            np.testing.assert_array_equal(vector, vectors_before[chunk])
+
+    texts.clear()
+    again = index.sync([sample_copy])
+    assert again.chunks_embedded == 0 and texts == []
+    assert len(again.unchanged) == 5
+
+
+def test_deleted_file_is_removed_with_its_vectors(embedder, sample_copy, tmp_path):
+    index = rag.Index(embedder, path=tmp_path / "index")
+    index.sync([sample_copy])
+    gone = sample_copy / "004_bedb749cf14d49f0.txt"
+    source = str(gone.resolve())
+    total, its_chunks = index.chunk_count(), index.chunk_count(source)
+    assert its_chunks > 0
+
+    gone.unlink()
+    report = index.sync([sample_copy])
+    assert report.removed == [source]
+    assert report.chunks_embedded == 0 and len(report.unchanged) == 4
+    assert index.document(source) is None
+    assert index.chunk_count() == total - its_chunks
+    assert len(index._snapshot.vectors) == index._snapshot.faiss_index.ntotal == total - its_chunks
+    assert all(h.source != source for h in index.search("Ishita Rony Bangladesh", k=10))
+
+    loaded = rag.Index.load(tmp_path / "index", model=embedder)
+    assert loaded.document(source) is None and loaded.chunk_count() == total - its_chunks
+
+
+def test_new_file_is_added(embedder, corpus, tmp_path):
+    index = rag.Index(embedder, path=tmp_path / "index")
+    index.sync([corpus])
+    new = corpus / "sub" / "lighthouse.md"
+    new.parent.mkdir()
+    new.write_text("# Lighthouse\n\nThe lighthouse keeper retired in 1950.\n")
+
+    report = index.sync([corpus])
+    assert report.added == [str(new.resolve())]
+    assert report.chunks_embedded == index.chunk_count(str(new.resolve())) == 1
+    assert len(report.unchanged) == 3
+    (hit,) = index.search("lighthouse keeper", k=1)
+    assert hit.source == str(new.resolve())
+
+
+def test_file_turned_unreadable_keeps_its_indexed_version(saved, corpus):
+    path = corpus / "harbour.txt"
+    source = str(path.resolve())
+    previous = saved.document(source)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+
+    report = saved.sync([corpus])
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        (source, "binary content, not text (NUL bytes)")
+    ]
+    assert report.removed == report.updated == [] and report.chunks_embedded == 0
+    assert saved.document(source) == previous
+    assert saved.search("When does the harbour open?", k=1)[0].source == source
+
+
+def test_bad_files_never_abort_indexing(embedder, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The lighthouse keeper retired in 1950.\n")
+    (folder / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(256))
+    (folder / "empty.md").write_bytes(b"")
+    (folder / "broken.pdf").write_bytes(b"this is not a pdf " * 20)
+    real_pdf = _pdf_bytes("A real page that will be cut off.")
+    (folder / "truncated.pdf").write_bytes(real_pdf[: len(real_pdf) // 2])
+    (folder / "huge.txt").write_text("word " * 2000)
+    (folder / "sheet.xlsx").write_bytes(b"PK\x03\x04")
+
+    index = rag.Index(embedder, path=tmp_path / "index", max_file_bytes=5000)
+    report = index.sync([folder])
+    assert report.added == [str((folder / "good.txt").resolve())]
+    reasons = {Path(s.source).name: s.reason for s in report.skipped}
+    assert sorted(reasons) == [
+        "broken.pdf",
+        "empty.md",
+        "huge.txt",
+        "photo.txt",
+        "sheet.xlsx",
+        "truncated.pdf",
+    ]
+    assert "binary" in reasons["photo.txt"]
+    assert "empty" in reasons["empty.md"]
+    assert reasons["broken.pdf"].startswith("broken PDF")
+    assert reasons["truncated.pdf"].startswith("broken PDF")
+    assert "10,000 bytes, over the 5,000-byte limit" in reasons["huge.txt"]
+    assert reasons["sheet.xlsx"] == "unsupported file type '.xlsx'"
+    assert len(rag.Index.load(tmp_path / "index", model=embedder).documents) == 1
