@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# Builds the sample-corpus index if missing (reuses it otherwise) and serves the web chat.
 run: setup
-	$(BIN)/rag index data/counter-trafficking --index $(INDEX)
-	$(BIN)/rag ask "Who is the U.S. Assistant Secretary of State for Population, Refugees and Migration?" --index $(INDEX)
+	$(BIN)/python app.py --index $(INDEX) --docs data/counter-trafficking
 
 # The browser test drives Debian's Chromium; as root we install it, otherwise that test skips.
 browser:

@@ -75,19 +75,24 @@ def read(path: str | Path) -> StoredIndex:
     try:
         identity = EmbedderIdentity(**manifest["embedder"])
         settings = ChunkSettings(**manifest["chunk_settings"])
-        files, checksums, counts = manifest["files"], manifest["sha256"], manifest["counts"]
+        # Names only: a manifest cannot point outside its folder.
+        files = {name: path / Path(manifest["files"][name]).name for name in ("store", "vectors")}
+        checksums = {name: str(manifest["sha256"][name]) for name in files}
+        counts = {name: int(manifest["counts"][name]) for name in ("documents", "chunks")}
     except (KeyError, TypeError, ValueError) as exc:
-        raise IndexFormatError(f"index manifest {path / MANIFEST} is incomplete: {exc}") from exc
-    for name in ("store", "vectors"):
-        file_path = path / Path(files[name]).name  # names only: a manifest cannot point elsewhere
+        raise IndexFormatError(
+            f"index manifest {path / MANIFEST} is incomplete ({exc!r} missing or wrong): "
+            "rebuild the index"
+        ) from exc
+    for name, file_path in files.items():
         if not file_path.is_file():
             raise IndexFormatError(f"index file {file_path} is missing: rebuild the index")
         if _sha256(file_path) != checksums[name]:
             raise IndexFormatError(
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
-    documents, chunks = _read_sqlite(path / Path(files["store"]).name)
-    vectors = _read_vectors(path / Path(files["vectors"]).name, identity.dim)
+    documents, chunks = _read_sqlite(files["store"])
+    vectors = _read_vectors(files["vectors"], identity.dim)
     if not (
         len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)
     ):

@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import faiss
@@ -57,6 +59,7 @@ class _Snapshot:
     vectors: np.ndarray  # (n_chunks, dim), row i belongs to chunks[i]
     faiss_index: faiss.Index
     lexicon: Lexicon
+    chunk_counts: dict[str, int]
 
     @classmethod
     def create(cls, documents: dict[str, Document], chunks: list[Chunk], vectors: np.ndarray):
@@ -64,7 +67,8 @@ class _Snapshot:
         if len(vectors):
             flat.add(vectors)
         lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
-        return cls(documents, chunks, vectors, flat, lexicon)
+        counts = Counter(c.source for c in chunks)
+        return cls(documents, chunks, vectors, flat, lexicon, dict(counts))
 
 
 class Index:
@@ -136,8 +140,9 @@ class Index:
         return sorted(self._snapshot.documents.values(), key=lambda d: d.source)
 
     def chunk_count(self, source: str | None = None) -> int:
-        chunks = self._snapshot.chunks
-        return len(chunks) if source is None else sum(1 for c in chunks if c.source == source)
+        """Chunks in the index, or of one document."""
+        snapshot = self._snapshot
+        return len(snapshot.chunks) if source is None else snapshot.chunk_counts.get(source, 0)
 
     def document(self, source: str) -> Document | None:
         """The indexed document with this exact source path, or None."""
@@ -220,12 +225,15 @@ class Index:
             [*map(str, files), *keep], desc="Reading", unit="file", disable=not progress
         ):
             previous = old.documents.get(source)
+            if previous and _unchanged(source, previous):
+                documents.append(_as_extracted(previous))  # no need to parse the file again
+                continue
             try:
                 fresh = extract_file(source, self.max_file_bytes)
             except ExtractionError as exc:
                 skipped.append(Skipped(source, str(exc)))
                 if previous:  # a file that turned unreadable keeps its indexed version
-                    documents.append(previous)
+                    documents.append(_as_extracted(previous))
                 continue
             documents.append(fresh)
         return documents, skipped
@@ -241,21 +249,22 @@ class Index:
                 kept_rows.extend(i for i, c in enumerate(old.chunks) if c.source == source)
                 continue
             (report.updated if previous else report.added).append(source)
-            new_chunks.extend(split_document(doc, self.embedder.count_tokens, self.settings))
+            new_chunks.extend(self._split(doc))
         report.removed.extend(s for s in old.documents if s not in documents)
-        texts = [self._model_text(documents[c.source], c) for c in new_chunks]
+        texts = [_embedding_text(documents[c.source], c) for c in new_chunks]
         new_vectors = self.embedder.embed(texts, progress=progress)
         chunks = [old.chunks[i] for i in kept_rows] + new_chunks
         vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
         report.chunks_embedded = len(new_chunks)
         return report, _Snapshot.create(documents, chunks, vectors)
 
-    def _model_text(self, document: Document, chunk: Chunk) -> str:
-        """The chunk as embedded: titled, unless the title would push it past the model's limit."""
-        text = _embedding_text(document, chunk)
-        if text != chunk.text and self.embedder.count_tokens(text) > self.embedder.max_tokens:
-            return chunk.text  # the model would silently cut the end of the chunk off
-        return text
+    def _split(self, document: Document) -> list[Chunk]:
+        """Chunks sized so that the title put in front of them still fits the model."""
+        settings = self.settings
+        if _is_titled(document):
+            title_tokens = self.embedder.count_tokens(document.title) + 1
+            settings = replace(settings, max_tokens=settings.max_tokens - title_tokens)
+        return split_document(document, self.embedder.count_tokens, settings)
 
 
 def _index_folder(path: str | Path | None) -> Path | None:
@@ -268,13 +277,34 @@ def _index_folder(path: str | Path | None) -> Path | None:
     return folder
 
 
+def _is_titled(document: Document) -> bool:
+    """Real titles (not a first sentence or a file name) of sane length go in front of chunks."""
+    return document.title_source in ("metadata", "headline") and len(document.title) <= 200
+
+
 def _embedding_text(document: Document, chunk: Chunk) -> str:
-    """The title gives every chunk its document's topic, unless the title is the text itself."""
-    if document.title_source in ("metadata", "headline") and not chunk.text.startswith(
-        document.title
-    ):
+    """The title gives every chunk its document's topic, unless the chunk starts with it."""
+    if _is_titled(document) and not chunk.text.startswith(document.title):
         return f"{document.title}\n{chunk.text}"
     return chunk.text
+
+
+def _unchanged(source: str, previous: Document) -> bool:
+    digest = hashlib.sha256()
+    try:
+        with open(source, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return False
+    return digest.hexdigest() == previous.file_sha256
+
+
+def _as_extracted(document: Document) -> Document:
+    """A document as extraction left it: content and derived title are marked again per sync."""
+    if document.title_source == "metadata":
+        return replace(document, content_spans=())
+    return replace(document, content_spans=(), title="", title_source="filename")
 
 
 def _is_under(source: str, roots: list[Path]) -> bool:

@@ -1,8 +1,8 @@
 """The web chat (app.py) in real headless Chromium: ask, open a citation, upload, stay safe.
 
-Drives Debian's chromium (``make browser`` installs it) through Playwright's Python package; the
-test skips when /usr/bin/chromium is missing. The app runs in this process on a free port, over a
-small index of sample documents built with the session's embedder.
+The browser tests drive Debian's chromium (``make browser`` installs it) through Playwright's
+Python package and skip when /usr/bin/chromium is missing; the API test runs without a browser.
+The app runs in this process on a free port, over a small index built with the session's embedder.
 """
 
 import importlib.util
