@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from _logistic import fit_logistic, predict
 from tqdm import tqdm
 
 import rag
@@ -97,20 +98,11 @@ def _perturbed(question: str, names: list[str], vocabulary: list[str], random) -
     return variants
 
 
-def _fit(x: np.ndarray, y: np.ndarray, steps: int = 20000, rate: float = 0.5, l2: float = 1e-3):
-    x = np.hstack([np.ones((len(x), 1)), x])
-    weights = np.zeros(x.shape[1])
-    for _ in range(steps):  # plain gradient descent on the mean log-loss
-        p = 1 / (1 + np.exp(-x @ weights))
-        weights -= rate * (x.T @ (p - y) / len(y) + l2 * np.r_[0, weights[1:]])
-    return weights
-
-
 def main() -> None:
     squad_file = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
     x, y, answerable = _examples(squad_file)
-    weights = _fit(x, y)
-    p = 1 / (1 + np.exp(-(np.hstack([np.ones((len(x), 1)), x]) @ weights)))
+    weights = fit_logistic(x, y)
+    p = predict(weights, x)
     accuracy = ((p >= 0.5) == y).mean()
     print(f"examples {len(y)}, positives {int(y.sum())}, accuracy at 0.5: {accuracy:.3f}")
     print("CONFIDENCE_WEIGHTS = (" + ", ".join(f"{w:.3f}" for w in weights) + ")")

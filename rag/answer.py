@@ -117,7 +117,7 @@ def ask(
     hits, candidates, best = best_candidate(index, question, k=k, sources=sources)
     if best is None:
         return Answer(question, "", False, 0.0, "", [])
-    confidence = _confidence(best)
+    confidence = _confidence(best) if best.span_end > best.span_start else 0.0
     found = confidence >= min_confidence
     answer_text = " ".join(best.text[best.span_start : best.span_end].split()) if found else ""
     return Answer(
