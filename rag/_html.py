@@ -8,40 +8,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 _DROP = "script, style, noscript, template, svg, nav, header, footer, aside, form, iframe"
 _BLOCKS = frozenset(
-    [
-        "p",
-        "div",
-        "section",
-        "article",
-        "main",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "li",
-        "ul",
-        "ol",
-        "tr",
-        "table",
-        "blockquote",
-        "pre",
-        "br",
-        "hr",
-        "dt",
-        "dd",
-        "dl",
-        "figure",
-        "figcaption",
-        "caption",
-        "title",
-        "body",
-        "html",
-        "td",
-        "th",
-        "address",
-    ]
+    "p div section article main h1 h2 h3 h4 h5 h6 li ul ol tr table blockquote pre br hr dt dd dl "
+    "figure figcaption caption title body html td th address".split()
 )
 
 
