@@ -25,7 +25,8 @@ _VERB_BASES = (
     "contain involve produce form base name design develop establish operate own hold receive "
     "state claim note mean argue fail occur exist prove determine represent depend launch "
     "announce replace join support increase reduce publish release found locate tend fall "
-    "place mark introduce associate relate compare achieve apply identify"
+    "place mark introduce associate relate compare achieve apply identify analyze analyse admit "
+    "choose recast collapse focus"
 )
 _IRREGULAR = (
     "is are was were been being am has had having does did done said got made went gone knew "
@@ -50,14 +51,21 @@ _WEAK_WORDS = frozenset(
     "thus therefore hence also often usually generally typically only even still yet already "
     "very well instead rather whereas moreover furthermore first second third last next new "
     "one two other another such same own called known referred whether later earlier either "
-    "neither both each every case example instance contrast addition part way kind type".split()
+    "neither both each every case example instance contrast addition part way kind type course "
+    "order fact whatever otherwise just us able hand sense basis different particular general "
+    "special certain".split()
 )
 
 
 def is_weak(word: str) -> bool:
     """A word that cannot carry an answer alone: a verb, an adverb, a quantifier."""
     word = word.lower()
-    return word in VERBS or word in _WEAK_WORDS or (word.endswith("ly") and len(word) > 4)
+    return (
+        word in VERBS
+        or word in _WEAK_WORDS
+        or (word.endswith("ly") and len(word) > 4)
+        or word.endswith(("n't", "n’t"))
+    )
 
 
 def _is_lone_verb_form(text: str) -> bool:
@@ -92,7 +100,7 @@ _NUMBER = re.compile(
 )
 _CAPITAL_WORD = r"[A-Z][\w'’.-]*"
 _PROPER = re.compile(
-    rf"{_CAPITAL_WORD}(?:\s+(?:(?:of|for|the|and|de|des|du|la|le|von|van|der|di|da|al|&)\s+)*"
+    rf"{_CAPITAL_WORD}(?:\s+(?:(?:of|for|the|de|des|du|la|le|von|van|der|di|da|al)\s+)*"
     rf"(?:{_CAPITAL_WORD}|\d+(?:st|nd|rd|th)?\b))*"
 )
 _TOKEN = re.compile(r"\d[\d,.]*\d|\w+(?:[-'’.]\w+)*")
@@ -101,6 +109,15 @@ _ORG_WORDS = frozenset(
     "association foundation university committee company corporation group police government "
     "institute bank unit division nations programme program court party network centre center "
     "force army".split()
+)
+
+_PLACE_WORDS = frozenset(
+    "battle bay river island islands sea ocean mountain mountains valley city county kingdom "
+    "empire province coast lake street road minor peninsula desert region state".split()
+)
+_PERSON_TITLES = frozenset(
+    "King Queen Duke Duchess Earl Count Countess Sir Lord Lady Pope Saint St. Emperor Prince "
+    "Princess President Dr. Mr. Mrs. Ms. Professor General Bishop Archbishop".split()
 )
 
 WHO, WHEN, WHERE, NUMBER, ORG, OTHER = "who", "when", "where", "number", "org", "other"
@@ -180,7 +197,9 @@ def candidate_spans(sentence: str) -> list[Span]:
         lead = re.match(r"(?:The|A|An|In|On|At|For|By|To|From|As|It|This)\s+", text)
         if lead and start == _sentence_start(sentence):
             start += lead.end()
-        end = start + len(sentence[start:end].rstrip(".’'-"))
+        end = start + len(
+            re.sub(r"(?:['’]s?|[.-])+$", "", sentence[start:end])
+        )  # "Edgar's" -> "Edgar"
         if end > start:
             spans.append(Span(start, end, "proper"))
     spans = [
@@ -219,6 +238,31 @@ def _sentence_start(sentence: str) -> int:
     return len(sentence) - len(sentence.lstrip(" \"“'‘("))
 
 
+_KIND_OF = re.compile(
+    r"\b(?:what|which)\s+(?:kind|type|sort|form|style|variety)s?\s+of\s+(\w+)", re.I
+)
+_NAMING = frozenset("called named termed titled dubbed".split())
+
+
+def kind_of(question: str) -> str | None:
+    """The stemmed head noun of "what kind of X" questions: the answer usually modifies X."""
+    match = _KIND_OF.search(question)
+    return stem(match.group(1)) if match else None
+
+
+def slot_fit(words: list[tuple[int, int, str]], inside: list[int], head: str | None) -> float:
+    """Bonus for a span in an answer slot: right before the asked-about noun ("a British
+    *telecommunications* company") or right after a naming verb ("known as *X*")."""
+    bonus = 0.0
+    after = inside[-1] + 1
+    if head and after < len(words) and stem(words[after][2]) == head:
+        bonus += 0.6
+    before = [w for _, _, w in words[max(0, inside[0] - 2) : inside[0]]]
+    if before and (before[-1] in _NAMING or before[-2:] == ["known", "as"]):
+        bonus += 0.3
+    return bonus
+
+
 def wants_name(question: str) -> bool:
     """Questions like "What is the name of ..." or "What team ..." ask for a proper name."""
     return bool(re.search(r"\bname[ds]?\b|\bcalled\b|\btitle\b|\bwhich\b", question, re.I))
@@ -230,6 +274,12 @@ def type_fit(span: Span, text: str, kind: str, before: str, name: bool = False) 
     org_like = any(w.lower().strip(",.") in _ORG_WORDS for w in words) or text.isupper()
     if kind == WHO:
         if span.kind == "proper":
+            if any(w.lower().strip(",.") in _PLACE_WORDS for w in words) or re.search(
+                r"\b(?:in|at|near|across)\s+(?:the\s+)?$", before
+            ):
+                return 0.3  # a place, not a person
+            if words[0] in _PERSON_TITLES or re.search(r"\bby\s+$", before):
+                return 1.0
             return 0.6 if org_like else (1.0 if 2 <= len(words) <= 4 else 0.7)
         return 0.1 if span.kind == "phrase" else 0.0
     if kind == ORG:
@@ -239,6 +289,8 @@ def type_fit(span: Span, text: str, kind: str, before: str, name: bool = False) 
     if kind == WHEN:
         return {"date": 1.0, "number": 0.3}.get(span.kind, 0.0)
     if kind == NUMBER:
+        if span.kind == "number" and re.fullmatch(r"1[1-9]\d\d|20\d\d", text):
+            return 0.4  # a year, when a count or amount is asked for
         return {"number": 1.0, "date": 0.2}.get(span.kind, 0.0)
     if kind == WHERE:
         if span.kind == "proper":

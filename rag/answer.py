@@ -138,7 +138,7 @@ def best_candidate(index, question: str, k: int = DEFAULT_K, sources: list[str] 
         return hits, [], None
     question_terms = _question_terms(question, index)
     candidates = _score_sentences(index, question, question_terms, hits)
-    kind = (_spans.question_type(question), _spans.wants_name(question))
+    kind = (_spans.question_type(question), _spans.wants_name(question), _spans.kind_of(question))
     best = max(
         (_with_span(c, question_terms, kind) for c in candidates),
         key=lambda c: c.relevance + 0.35 * c.span_fit,
@@ -213,7 +213,7 @@ def _names(question: str) -> set[str]:
 
 
 def _with_span(
-    candidate: _Candidate, terms: dict[str, float], kind: tuple[str, bool]
+    candidate: _Candidate, terms: dict[str, float], kind: tuple[str, bool, str | None]
 ) -> _Candidate:
     text = candidate.text
     words = _spans.tokens(text)
@@ -231,7 +231,8 @@ def _with_span(
         adjacency = _adjacent_evidence(words, inside, terms) / total
         nearness = _nearness(inside, matched)
         length_penalty = 0.04 * max(0, len(inside) - 4)
-        score = fit + 0.8 * adjacency + 0.4 * nearness - 1.2 * repeated - length_penalty
+        slot = _spans.slot_fit(words, inside, kind[2])
+        score = fit + 0.8 * adjacency + 0.4 * nearness - 1.2 * repeated - length_penalty + slot
         if score > best_score:
             best, best_score = span, score
     if best is None:
@@ -281,7 +282,7 @@ def confidence_features(candidate: _Candidate) -> list[float]:
 
 # Logistic regression weights (bias first) fitted by eval/fit_confidence.py on SQuAD v1.1
 # (article 1); the SQuAD v2.0 file is kept for reporting.
-CONFIDENCE_WEIGHTS = (-4.469, 1.705, 2.003, 0.968, 1.015, 0.322, 0.726, -0.675, -0.765, -2.952)
+CONFIDENCE_WEIGHTS = (-4.484, 1.638, 2.044, 1.111, 0.979, 0.286, 0.710, -0.680, -0.757, -2.956)
 
 
 def _confidence(candidate: _Candidate) -> float:

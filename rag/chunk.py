@@ -107,12 +107,18 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 def _is_abbreviation(text: str, block_start: int, dot: int) -> bool:
     if text[dot] != ".":
         return False
-    word = re.search(r"[\w.]+$", text[max(block_start, dot - 20) : dot])
+    window = max(block_start, dot - 20)
+    word = re.search(r"[\w.]+$", text[window:dot])
     if not word:
         return False
     token = word.group(0).lower()
-    # Initials and dotted acronyms: "E.L. Burrows", "U.S. Assistant".
-    return token in _ABBREVIATIONS or len(token.replace(".", "")) == 1 or "." in token
+    if token in _ABBREVIATIONS or "." in token:  # "Dr.", dotted acronyms: "U.S.", "E.L."
+        return True
+    if len(token) == 1 and token.isalpha():
+        # An initial follows a name ("John F. Kennedy"); "reduces to Y. There" ends a sentence.
+        before = re.search(r"(\S+)\s+$", text[max(block_start, dot - 40) : window + word.start()])
+        return bool(before and before.group(1)[0].isupper())
+    return False
 
 
 def _blocks(text: str, start: int, end: int) -> list[tuple[int, int]]:
