@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every evaluation of the quality bar (issue 4) into OUT (default reports/), then prints one
+# line per run: SQuAD v1.1 open and gold, SQuAD v2.0 open, the sample-corpus question set.
+#   bash eval/quality_bar.sh [OUT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-reports}
+squad=../shared/benchmarks/squad
+bin=.venv/bin
+export HF_HUB_OFFLINE=1
+mkdir -p "$out"
+$bin/rag eval --squad $squad/squad-v1.1-dev-article1.json --out "$out/v1-open" > "$out/v1-open.log" 2>&1
+$bin/rag eval --squad $squad/squad-v1.1-dev-article1.json --out "$out/v1-gold" --mode gold > "$out/v1-gold.log" 2>&1
+$bin/rag eval --squad $squad/squad-v2.0-dev-articles1-5.json --out "$out/v2-open" > "$out/v2-open.log" 2>&1
+rm -rf "$out/ct-index"
+$bin/rag index data/counter-trafficking --index "$out/ct-index" > "$out/ct-index.log" 2>&1
+$bin/rag eval eval/counter-trafficking.jsonl --index "$out/ct-index" --out "$out/ct" > "$out/ct.log" 2>&1
+for run in v1-open v1-gold v2-open ct; do
+  $bin/python - "$out/$run" <<'PY'
+import json, sys
+from pathlib import Path
+folder = Path(sys.argv[1])
+r = json.loads((folder / "report.json").read_text())
+rows = [json.loads(line) for line in (folder / "per_question.jsonl").open()]
+good = sum(1 for row in rows if row["gold"] and row["f1"] >= 0.5)
+refused = "n/a" if r["refused_rate"] is None else f"{r['refused_rate']:.3f}"
+print(f"{folder.name}: EM {r['exact_match']:.1f} F1 {r['f1']:.1f} answered {r['answered_rate']:.3f} "
+      f"refused {refused} R@5 {r['recall@5']:.3f} answerable with F1>=0.5: {good}")
+PY
+done
