@@ -165,6 +165,27 @@ _QUESTION_TYPES = [
 
 
 @dataclass(frozen=True)
+class QuestionShape:
+    """What a question asks for, as far as the form of its answer goes."""
+
+    type: str  # who, when, where, number, org or other
+    wants_name: bool  # "What is the name of ...", "Which team ...": a proper name
+    kind_of: str | None  # stemmed X of "what kind of X"
+    several: bool  # the asked-about noun is plural: the answer may be a list
+    percent: bool  # a share is asked for
+
+
+def analyse_question(question: str) -> QuestionShape:
+    return QuestionShape(
+        question_type(question),
+        wants_name(question),
+        kind_of(question),
+        asks_for_several(question),
+        bool(re.search(r"percent|percentage|proportion|share|%", question, re.I)),
+    )
+
+
+@dataclass(frozen=True)
 class Span:
     start: int  # offsets into the sentence
     end: int
@@ -263,13 +284,45 @@ def slot_fit(words: list[tuple[int, int, str]], inside: list[int], head: str | N
     return bonus
 
 
+_LIST_ITEM = r"[A-Z][\w'’.-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'’.-]*)*"
+
+
+def asks_for_several(question: str) -> bool:
+    """ "Which countries ...", "What two cities ...": the asked-about noun is plural."""
+    match = re.search(r"\b(?:what|which)\s+((?:[\w-]+\s+){0,3})", question, re.I)
+    if not match:
+        return False
+    head = ""
+    for word in match.group(1).split():
+        if word.lower() in ("two", "three", "four", "five", "several"):
+            continue
+        if word.lower() in STOPWORDS or (word.islower() and is_weak(word)):
+            break
+        head = word.lower()
+    return len(head) > 3 and head.endswith("s") and not head.endswith(("ss", "us", "is"))
+
+
+def whole_list(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a name to the list of names it belongs to: "Belgium, Cyprus, Italy and Sweden"."""
+    pattern = re.compile(
+        rf"{_LIST_ITEM}(?:\s*,\s*(?:and\s+|or\s+)?(?:the\s+)?{_LIST_ITEM})*"
+        rf"(?:,?\s+(?:and|or)\s+(?:the\s+)?{_LIST_ITEM})?"
+    )
+    for match in pattern.finditer(sentence):
+        listed = "," in match.group(0) or re.search(r"\s(?:and|or)\s", match.group(0))
+        if match.start() <= start and end <= match.end() and listed:
+            return match.start(), match.end()
+    return start, end
+
+
 def wants_name(question: str) -> bool:
     """Questions like "What is the name of ..." or "What team ..." ask for a proper name."""
     return bool(re.search(r"\bname[ds]?\b|\bcalled\b|\btitle\b|\bwhich\b", question, re.I))
 
 
-def type_fit(span: Span, text: str, kind: str, before: str, name: bool = False) -> float:
+def type_fit(span: Span, text: str, shape: QuestionShape, before: str) -> float:
     """How well a span's form suits the question type, in [0, 1]."""
+    kind = shape.type
     words = text.split()
     org_like = any(w.lower().strip(",.") in _ORG_WORDS for w in words) or text.isupper()
     if kind == WHO:
@@ -291,12 +344,14 @@ def type_fit(span: Span, text: str, kind: str, before: str, name: bool = False) 
     if kind == NUMBER:
         if span.kind == "number" and re.fullmatch(r"1[1-9]\d\d|20\d\d", text):
             return 0.4  # a year, when a count or amount is asked for
+        if span.kind == "number" and shape.percent:
+            return 1.0 if re.search(r"%|per ?cent", text) else 0.5
         return {"number": 1.0, "date": 0.2}.get(span.kind, 0.0)
     if kind == WHERE:
         if span.kind == "proper":
             near = re.search(r"\b(?:in|at|from|to|near|across)\s+(?:the\s+)?$", before)
             return 1.0 if near else 0.6
         return 0.15 if span.kind == "phrase" else 0.0
-    if name:
+    if shape.wants_name:
         return {"phrase": 0.5, "proper": 0.9, "number": 0.2, "date": 0.2}[span.kind]
     return {"phrase": 0.6, "proper": 0.5, "number": 0.3, "date": 0.3}[span.kind]

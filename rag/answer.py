@@ -138,9 +138,9 @@ def best_candidate(index, question: str, k: int = DEFAULT_K, sources: list[str] 
         return hits, [], None
     question_terms = _question_terms(question, index)
     candidates = _score_sentences(index, question, question_terms, hits)
-    kind = (_spans.question_type(question), _spans.wants_name(question), _spans.kind_of(question))
+    shape = _spans.analyse_question(question)
     best = max(
-        (_with_span(c, question_terms, kind) for c in candidates),
+        (_with_span(c, question_terms, shape) for c in candidates),
         key=lambda c: c.relevance + 0.35 * c.span_fit,
     )
     return hits, candidates, best
@@ -213,7 +213,7 @@ def _names(question: str) -> set[str]:
 
 
 def _with_span(
-    candidate: _Candidate, terms: dict[str, float], kind: tuple[str, bool, str | None]
+    candidate: _Candidate, terms: dict[str, float], shape: _spans.QuestionShape
 ) -> _Candidate:
     text = candidate.text
     words = _spans.tokens(text)
@@ -225,20 +225,21 @@ def _with_span(
         if not inside:
             continue
         repeated = sum(1 for i in inside if i in matched) / len(inside)
-        fit = _spans.type_fit(
-            span, text[span.start : span.end], kind[0], text[: span.start], kind[1]
-        )
+        fit = _spans.type_fit(span, text[span.start : span.end], shape, text[: span.start])
         adjacency = _adjacent_evidence(words, inside, terms) / total
         nearness = _nearness(inside, matched)
         length_penalty = 0.04 * max(0, len(inside) - 4)
-        slot = _spans.slot_fit(words, inside, kind[2])
+        slot = _spans.slot_fit(words, inside, shape.kind_of)
         score = fit + 0.8 * adjacency + 0.4 * nearness - 1.2 * repeated - length_penalty + slot
         if score > best_score:
             best, best_score = span, score
     if best is None:
         return candidate
     fit = max(0.0, min(1.0, best_score / 2.0))
-    return replace(candidate, span_start=best.start, span_end=best.end, span_fit=fit)
+    start, end = best.start, best.end
+    if shape.several and best.kind == "proper":
+        start, end = _spans.whole_list(text, start, end)
+    return replace(candidate, span_start=start, span_end=end, span_fit=fit)
 
 
 def _adjacent_evidence(words, inside: list[int], terms: dict[str, float]) -> float:
@@ -282,7 +283,7 @@ def confidence_features(candidate: _Candidate) -> list[float]:
 
 # Logistic regression weights (bias first) fitted by eval/fit_confidence.py on SQuAD v1.1
 # (article 1); the SQuAD v2.0 file is kept for reporting.
-CONFIDENCE_WEIGHTS = (-4.484, 1.638, 2.044, 1.111, 0.979, 0.286, 0.710, -0.680, -0.757, -2.956)
+CONFIDENCE_WEIGHTS = (-4.457, 1.622, 2.035, 1.111, 0.971, 0.283, 0.709, -0.666, -0.762, -2.955)
 
 
 def _confidence(candidate: _Candidate) -> float:
