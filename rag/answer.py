@@ -19,7 +19,7 @@ __all__ = ["Answer", "Citation", "ask"]
 
 DEFAULT_K = 5
 # Answers below this confidence are reported as not found.
-MIN_CONFIDENCE = 0.14
+MIN_CONFIDENCE = 0.13
 _SENTENCES_SCORED = 12
 # How a span is scored: a grid search on SQuAD v2.0's answerable questions in gold mode
 # (F1 45.3 -> 47.6 there); SQuAD v1.1 is kept for reporting.
@@ -299,7 +299,7 @@ def confidence_features(candidate: _Candidate) -> list[float]:
 
 # Logistic regression weights (bias first) fitted by eval/fit_confidence.py on SQuAD v1.1
 # (article 1); the SQuAD v2.0 file is kept for reporting.
-CONFIDENCE_WEIGHTS = (-4.485, 1.686, 2.095, 0.937, 1.003, 0.363, 0.712, -0.626, -0.834, -2.955)
+CONFIDENCE_WEIGHTS = (-4.266, 1.646, 1.958, 0.882, 0.918, 0.275, 0.601, -0.544, -0.829, -2.849)
 
 
 def _confidence(candidate: _Candidate) -> float:
