@@ -30,12 +30,14 @@ from _logistic import fit_logistic, predict
 from tqdm import tqdm
 
 import rag
-from rag.answer import _confidence, best_candidate, confidence_features
+from rag.answer import CONFIDENCE_WEIGHTS, best_candidate, confidence_features
+from rag.evaluate import load_squad
 
 DEFAULT = (
     Path(__file__).resolve().parents[1].parent
     / "shared/benchmarks/squad/squad-v2.0-dev-articles1-5.json"
 )
+_SHIPPED_WEIGHTS = np.array(CONFIDENCE_WEIGHTS)
 _WH_PHRASE = re.compile(
     r"\b(?:how many|how much|what|which|who|whom|whose|when|where|how)\b(?:\s+\w+)?", re.I
 )
@@ -43,34 +45,37 @@ _WH_PHRASE = re.compile(
 
 def _asked(squad_file: Path):
     """(features, hypothesis features, shipped confidence, unanswerable, article) per question."""
+    paragraphs, questions = load_squad(squad_file)
+    article_of = _article_of_paragraph(squad_file, list(paragraphs))
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        questions = []
-        for number, article in enumerate(json.loads(squad_file.read_text("utf-8"))["data"]):
-            for paragraph in article["paragraphs"]:
-                source = folder / f"p{len(list(folder.iterdir())):05d}.txt"
-                source.write_text(paragraph["context"], "utf-8")
-                questions += [
-                    (qa["question"], qa["is_impossible"], number) for qa in paragraph["qas"]
-                ]
+        for name, text in paragraphs.items():
+            (Path(tmp) / name).write_text(text, "utf-8")
         index = rag.Index()
-        index.sync([folder])
+        index.sync([tmp])
         rows = []
-        for question, impossible, article in tqdm(questions, desc="Asking", unit="question"):
-            _, _, best = best_candidate(index, question)
-            has_span = best is not None and best.span_end > best.span_start
+        for question in tqdm(questions, desc="Asking", unit="question"):
+            _, _, best = best_candidate(index, question.question)
+            features = confidence_features(best)
+            has_span = best.span_end > best.span_start
             rows.append(
                 (
-                    confidence_features(best),
-                    _hypothesis_features(index, question, best),
-                    _confidence(best) if has_span else 0.0,
-                    impossible,
-                    article,
+                    features,
+                    _hypothesis_features(index, question.question, best),
+                    predict(_SHIPPED_WEIGHTS, np.array([features]))[0] if has_span else 0.0,
+                    not question.answers,
+                    article_of[question.doc],
                 )
             )
     columns = [np.array(column) for column in zip(*rows, strict=True)]
     features, hypothesis, shipped, impossible, article = columns
     return features, hypothesis, shipped, impossible.astype(bool), article
+
+
+def _article_of_paragraph(squad_file: Path, names: list[str]) -> dict[str, int]:
+    """Paragraph file name (in load_squad's order) -> number of its article."""
+    articles = json.loads(squad_file.read_text("utf-8"))["data"]
+    numbers = [n for n, article in enumerate(articles) for _ in article["paragraphs"]]
+    return dict(zip(names, numbers, strict=True))
 
 
 def _hypothesis_features(index, question: str, best) -> list[float]:
