@@ -30,7 +30,7 @@ import gradio as gr  # noqa: E402
 
 import rag  # noqa: E402
 from embeddings import EmbeddingError  # noqa: E402
-from rag.answer import MIN_CONFIDENCE  # noqa: E402
+from rag.answer import MIN_CONFIDENCE, default_reader  # noqa: E402
 from rag.cite import render_answer, render_error, render_source  # noqa: E402
 from rag.ingest import SUPPORTED_SUFFIXES, ExtractionError, extract_file  # noqa: E402
 
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         index = _open_index(Path(args.index), args.docs)
+        default_reader()  # loaded now, so the first question is not the slow one
     except _ERRORS as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1

@@ -33,6 +33,10 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        # WAL without a sync per commit: a new question's vector costs no disk flush on the
+        # question path; a crash loses at most the last vectors, which are recomputed.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vectors (model TEXT, text_sha256 TEXT, vector BLOB,"
             " PRIMARY KEY (model, text_sha256))"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every evaluation of the quality bar (issue 4) into OUT (default reports/), then prints one
+# Runs every evaluation of the quality bar (issues 4 and 9) into OUT (default reports/), then prints one
 # line per run: SQuAD v1.1 open and gold, SQuAD v2.0 open, the sample-corpus question set.
 #   bash eval/quality_bar.sh [OUT]
 set -euo pipefail
@@ -17,14 +17,25 @@ $bin/rag index data/counter-trafficking --index "$out/ct-index" > "$out/ct-index
 $bin/rag eval eval/counter-trafficking.jsonl --index "$out/ct-index" --out "$out/ct" > "$out/ct.log" 2>&1
 for run in v1-open v1-gold v2-open ct; do
   $bin/python - "$out/$run" <<'PY'
-import json, sys
+import json, math, sys
 from pathlib import Path
 folder = Path(sys.argv[1])
 r = json.loads((folder / "report.json").read_text())
 rows = [json.loads(line) for line in (folder / "per_question.jsonl").open()]
-good = sum(1 for row in rows if row["gold"] and row["f1"] >= 0.5)
-refused = "n/a" if r["refused_rate"] is None else f"{r['refused_rate']:.3f}"
-print(f"{folder.name}: EM {r['exact_match']:.1f} F1 {r['f1']:.1f} answered {r['answered_rate']:.3f} "
-      f"refused {refused} R@5 {r['recall@5']:.3f} answerable with F1>=0.5: {good}")
+answerable = [row for row in rows if row["gold"]]
+unanswerable = [row for row in rows if not row["gold"]]
+good = sum(1 for row in answerable if row["f1"] >= 0.5)
+line = (f"{folder.name}: EM {r['exact_match']:.1f} F1 {r['f1']:.1f} "
+        f"answered {r['answered_rate']:.3f} R@5 {r['recall@5']:.3f} "
+        f"answerable with F1>=0.5: {good} of {len(answerable)}")
+if unanswerable:
+    refused = sum(1 for row in unanswerable if not row["found"])
+    line += f"; unanswerable refused: {refused} of {len(unanswerable)} ({r['refused_rate']:.3f})"
+    # The cut that answers 80 % of answerable questions, and what it refuses.
+    ranked = sorted((row["confidence"] for row in answerable), reverse=True)
+    cut = ranked[math.ceil(0.8 * len(ranked)) - 1]
+    at_cut = sum(1 for row in unanswerable if row["confidence"] < cut) / len(unanswerable)
+    line += f"; refused at the cut answering 80 % ({cut:.3f}): {at_cut:.3f}"
+print(line)
 PY
 done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,3 +151,56 @@ def _as_list(value, name: str) -> list:
 
 def _describe(exc: Exception) -> str:
     return f"no key {exc}" if isinstance(exc, KeyError) else str(exc)
+
+
+WHO, WHEN, WHERE, NUMBER, ORG, OTHER = "who", "when", "where", "number", "org", "other"
+_PLACE_NOUNS = (
+    "city|cities|country|countries|place|location|venue|region|state|capital|town|continent|"
+    "island|river|county|area|province|nation"
+)
+_ORG_NOUNS = "organi[sz]ation|agency|body|institution|company|group|ministry|department|team"
+_QUESTION_TYPES = [
+    (
+        re.compile(
+            r"\bhow (?:many|much|long|old|far|large|big|often|tall|high)\b|\bwhat (?:is |was )?"
+            r"(?:the )?(?:number|percentage|proportion|amount|share|age|price|cost|population|"
+            r"size|length|height|area|rate|total)\b",
+            re.I,
+        ),
+        NUMBER,
+    ),
+    (
+        re.compile(
+            r"\bwhen\b|\b(?:what|which) (?:year|years|date|day|month|time|century|decade)\b"
+            r"|\bwhat time\b",
+            re.I,
+        ),
+        WHEN,
+    ),
+    (
+        re.compile(
+            r"\bwhere\b|\b(?:what|which|in which|in what) "
+            rf"(?:{_PLACE_NOUNS})\b",
+            re.I,
+        ),
+        WHERE,
+    ),
+    (re.compile(rf"\b(?:what|which|who) (?:\w+ )?(?:{_ORG_NOUNS})\b", re.I), ORG),
+    (
+        re.compile(
+            r"\bwho(?:m|se)?\b|\b(?:what|which) (?:person|man|woman|people|official|leader|"
+            r"king|queen|president|author|player|scientist|emperor|general)\b",
+            re.I,
+        ),
+        WHO,
+    ),
+]
+
+
+def question_type(question: str) -> str:
+    """The kind of answer a question asks for (who, when, where, number, org, other): the
+    breakdown of evaluation reports, not used to pick answers."""
+    for pattern, kind in _QUESTION_TYPES:
+        if pattern.search(question):
+            return kind
+    return OTHER

@@ -149,6 +149,22 @@ def markdown(data: dict, chart_name: str) -> str:
         )
     out += [
         "",
+        "## Calibration",
+        "",
+        "Every answer (asked with no threshold) by its confidence: the share that are right "
+        "(F1 ≥ 0.5; any answer to an unanswerable question is wrong). A calibrated answerer's "
+        "share right is close to its mean confidence.",
+        "",
+        "| Confidence | Answers | Mean confidence | Share right |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in data.get("calibration", []):
+        out.append(
+            f"| {row['low']:.1f}–{row['high']:.1f} | {row['n']} | "
+            f"{row['mean_confidence']:.2f} | {row['right']:.2f} |"
+        )
+    out += [
+        "",
         "## Chart",
         "",
         f"![F1 by question type, threshold curve and calibration]({chart_name})",
@@ -245,13 +261,12 @@ def _plot_thresholds(axes, report) -> None:
 
 
 def _plot_calibration(axes, report) -> None:
-    answered = [r for r in report.results if r.retrieved]
-    bins: list[list] = [[] for _ in range(10)]
-    for r in answered:
-        bins[min(int(r.confidence * 10), 9)].append(r)
-    centres = [(i + 0.5) / 10 for i, group in enumerate(bins) if group]
-    right = [_mean([r.answerable and r.span_f1 >= 0.5 for r in group]) for group in bins if group]
-    counts = [len(group) for group in bins if group]
+    from rag.evaluate import calibration
+
+    rows = calibration(report.results)
+    centres = [(row["low"] + row["high"]) / 2 for row in rows]
+    right = [row["right"] for row in rows]
+    counts = [row["n"] for row in rows]
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
     axes.bar(centres, right, 0.09, alpha=0.7, label="share right (F1 ≥ 0.5)")
     for x, y, n in zip(centres, right, counts, strict=True):

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag import _metrics, _report, _spans
+from rag import _metrics, _report
 from rag import answer as _answer
-from rag._questions import Question, load_questions, load_squad
+from rag._questions import Question, load_questions, load_squad, question_type
 from rag.index import Index
 
 __all__ = [
@@ -153,6 +153,7 @@ class Report:
             "build_seconds": self.build_seconds,
             "thresholds": [self.scores_at(t) for t in self.thresholds],
             "by_type": self._by_type(),
+            "calibration": calibration(self.results),
         }
         return _metrics.rounded(data)
 
@@ -169,6 +170,26 @@ class Report:
             kind: {"n": len(group), **_scores(group, self.threshold, refusals=False)}
             for kind, group in sorted(groups.items())
         }
+
+
+def calibration(results: Sequence[QuestionResult], bins: int = 10) -> list[dict]:
+    """For each confidence bin holding answers: how many, and the share that are right
+    (F1 >= 0.5; an answer to an unanswerable question is wrong)."""
+    groups: list[list[QuestionResult]] = [[] for _ in range(bins)]
+    for r in results:
+        if r.retrieved:
+            groups[min(int(r.confidence * bins), bins - 1)].append(r)
+    return [
+        {
+            "low": i / bins,
+            "high": (i + 1) / bins,
+            "n": len(group),
+            "mean_confidence": _metrics.mean([r.confidence for r in group]),
+            "right": _metrics.mean([r.answerable and r.span_f1 >= 0.5 for r in group]),
+        }
+        for i, group in enumerate(groups)
+        if group
+    ]
 
 
 def _scores(results: Sequence[QuestionResult], threshold: float, refusals: bool = True) -> dict:
@@ -328,7 +349,7 @@ def _ask_one(index: Index, question: Question, gold: frozenset[str], k: int, mod
     if question.answerable and answer.found:
         em, f1 = _metrics.best_scores(answer.text, question.answers)
     span = answer.text if answer.found else ""
-    kind = _spans.question_type(question.question)
+    kind = question_type(question.question)
     return QuestionResult(
         question.id, question.question, kind, question.answers, question.doc, span,
         answer.found, answer.confidence, em, f1, rank, latency_ms,

@@ -148,10 +148,6 @@ class Index:
         """The indexed document with this exact source path, or None."""
         return self._snapshot.documents.get(source)
 
-    def term_weight(self, stem: str) -> float:
-        """Inverse document frequency of a stemmed word among the chunks (rare words weigh more)."""
-        return self._snapshot.lexicon.idf(stem)
-
     def pinned(self) -> Index:
         """A read-only view of the current state, unaffected by later syncs."""
         view = copy.copy(self)

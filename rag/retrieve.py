@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,21 +49,9 @@ class Lexicon:
     def __init__(self, texts: list[str]):
         self.size = len(texts)
         self._bm25 = bm25s.BM25()
-        self._document_frequency: dict[str, int] = {}
         if texts:
             tokenized = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
             self._bm25.index(tokenized, show_progress=False)
-            words = {i: w for w, i in tokenized.vocab.items()}
-            for ids in tokenized.ids:
-                for i in set(ids):
-                    self._document_frequency[words[i]] = (
-                        self._document_frequency.get(words[i], 0) + 1
-                    )
-
-    def idf(self, stem: str) -> float:
-        """Smoothed inverse document frequency of a stemmed word; unseen words weigh most."""
-        n = self._document_frequency.get(stem, 0)
-        return math.log(1.0 + (self.size - n + 0.5) / (n + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for the query, shape (size,)."""

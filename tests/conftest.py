@@ -27,6 +27,14 @@ def embedder(_isolated_cache):
 
 
 @pytest.fixture(scope="session")
+def reader():
+    """The shipped reader (the one rag.ask uses), loaded once."""
+    from rag.answer import default_reader
+
+    return default_reader()
+
+
+@pytest.fixture(scope="session")
 def sample_index(embedder):
     """The sample corpus indexed once, in memory (tests must not modify it)."""
     import rag

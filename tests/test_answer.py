@@ -21,6 +21,13 @@ QUESTIONS = [
     ),
     ("Who heads IOM's Counter-Trafficking Division?", "Richard Danziger", "001_"),
     ("Who is IOM's regional representative in Islamabad?", "Hassan Abdel Moneim Mostafa", "002_"),
+    # Rephrasings the hand-written span rules refused (issue 9).
+    (
+        "Who gave the concluding remarks at the end of the conference in Islamabad?",
+        "Hassan Abdel Moneim Mostafa",
+        "002_",
+    ),
+    ("What position does Kelly Ryan hold?", "Deputy Assistant Secretary of State of PRM", "001_"),
 ]
 OFF_TOPIC = "What is the boiling point of mercury?"
 ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations"}
@@ -59,14 +66,14 @@ def test_defaults():
 def test_sample_questions(sample_index, answer_of, question, expected, prefix):
     answer = answer_of(question)
     assert answer.found
-    assert answer.text == expected
+    assert " ".join(answer.text.split()) == expected
     assert 0.0 <= answer.confidence <= 1.0
     assert expected in answer.sentence
 
     (cited,) = [c for c in answer.citations if c.answer_start is not None]
     assert Path(cited.source).name.startswith(prefix)
     document = sample_index.document(cited.source)
-    assert document.text[cited.answer_start : cited.answer_end] == expected
+    assert " ".join(document.text[cited.answer_start : cited.answer_end].split()) == expected
     assert cited.start <= cited.answer_start < cited.answer_end <= cited.end
     assert " ".join(document.text[cited.start : cited.end].split()) == answer.sentence
     assert cited.title == document.title
@@ -118,3 +125,33 @@ def test_threshold_decides_found(sample_index, answer_of):
     lenient = rag.ask(sample_index, OFF_TOPIC, min_confidence=0.0)
     assert lenient.found and lenient.text
     assert lenient.confidence == pytest.approx(answer_of(OFF_TOPIC).confidence)
+
+
+def test_answer_lies_in_content_inside_its_passage(sample_index, answer_of):
+    """A span never crosses a passage boundary and never lands in boilerplate (site navigation)."""
+    for question, _, _ in QUESTIONS:
+        answer = answer_of(question)
+        (cited,) = [c for c in answer.citations if c.answer_start is not None]
+        assert cited.n == 1
+        assert cited.passage_start <= cited.answer_start < cited.answer_end <= cited.passage_end
+        document = sample_index.document(cited.source)
+        assert any(
+            s <= cited.answer_start and cited.answer_end <= e for s, e in document.content_spans
+        )
+
+
+def test_boilerplate_is_never_the_answer(embedder, tmp_path):
+    shared = "Contact: the director of the Centre is Paul Navarro, tel. 555 0100.\n"
+    facts = [
+        "The harbour museum opened in 1987. Its director is Lena Ortiz.",
+        "The river ferry runs every hour. It was built in 1950.",
+        "The old mill grinds flour. Farmers bring wheat in August.",
+    ]
+    for i, fact in enumerate(facts):
+        (tmp_path / f"page{i}.txt").write_text(shared + fact + "\n", encoding="utf-8")
+    index = rag.Index(embedder)
+    index.sync([tmp_path])
+    answer = rag.ask(index, "Who is the director?", min_confidence=0.0)
+    assert "Navarro" not in answer.text
+    for citation in answer.citations:
+        assert "Navarro" not in citation.text

@@ -55,6 +55,7 @@ QUESTIONS = [
     {"id": "q6", "question": "Who won the 1998 football World Cup?", "answers": [], "doc": None},
 ]
 REPORT_KEYS = {
+    "calibration",
     "dataset",
     "mode",
     "model",
@@ -201,6 +202,13 @@ def test_thresholds_follow_from_confidence_without_asking_again():
         "answered_rate": 0.0,
     }
     assert [row["threshold"] for row in data["thresholds"]] == [0.3, 0.5, 0.7]
+    # "c" had no passages; an answer to the unanswerable "d" or "e" is wrong
+    assert data["calibration"] == [
+        {"low": 0.2, "high": 0.3, "n": 1, "mean_confidence": 0.2, "right": 0.0},
+        {"low": 0.4, "high": 0.5, "n": 1, "mean_confidence": 0.4, "right": 1.0},
+        {"low": 0.6, "high": 0.7, "n": 1, "mean_confidence": 0.6, "right": 0.0},
+        {"low": 0.9, "high": 1.0, "n": 1, "mean_confidence": 0.9, "right": 1.0},
+    ]
 
 
 # Loaders -------------------------------------------------------------------------------------

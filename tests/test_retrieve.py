@@ -131,7 +131,6 @@ def test_lexicon_scores_rare_words():
     lexicon = Lexicon(["ferries leave the harbour", "rye bread", "harbour museum"])
     scores = lexicon.scores("harbour ferries")
     assert scores.shape == (3,) and scores[0] > scores[2] > scores[1] == 0.0
-    assert lexicon.idf("ferri") > lexicon.idf("harbour")  # stems, rarer weighs more
     assert Lexicon([]).scores("anything").shape == (0,)
 
 

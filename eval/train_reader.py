@@ -1,0 +1,307 @@
+"""Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
+
+    .venv/bin/python eval/train_reader.py            # about 45 min on 2 cores
+    .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
+
+Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
+questions, plus two kinds of made negatives: the question with the answer's sentence cut out of
+its paragraph, and the question beside the most similar other paragraph of the same article).
+The epoch kept is the one with the best SQuAD 2.0 F1 on squad-v2.0-dev-articles1-5.json (gold
+paragraphs, best threshold). squad-v1.1-dev-article1.json is only reported, never used to choose.
+Prints the training curve, the dev and report figures of the reader alone, and the time taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag import _metrics, _reader_model, read  # noqa: E402
+from rag.chunk import split_sentences  # noqa: E402
+
+SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "squad"
+TRAIN = SQUAD / "squad-v2.0-train-articles1-10.json"
+DEV = SQUAD / "squad-v2.0-dev-articles1-5.json"
+REPORT = SQUAD / "squad-v1.1-dev-article1.json"
+_WORD = re.compile(r"\w+")
+
+
+def load(path: Path) -> list[list[dict]]:
+    """Articles as lists of paragraphs: {"context", "qas": [(question, answers, impossible)]}."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    articles = []
+    for article in data:
+        paragraphs = []
+        for p in article["paragraphs"]:
+            qas = [
+                (qa["question"], qa["answers"], bool(qa.get("is_impossible", False)))
+                for qa in p["qas"]
+            ]
+            paragraphs.append({"context": p["context"], "qas": qas})
+        articles.append(paragraphs)
+    return articles
+
+
+def training_examples(articles, rng: random.Random, negatives: float):
+    """(question, context, answer_start or None, answer text) for training."""
+    examples = []
+    for paragraphs in articles:
+        words = [set(_WORD.findall(p["context"].lower())) for p in paragraphs]
+        for i, paragraph in enumerate(paragraphs):
+            context = paragraph["context"]
+            for question, answers, impossible in paragraph["qas"]:
+                if impossible or not answers:
+                    examples.append((question, context, None, ""))
+                    continue
+                answer = answers[0]
+                examples.append((question, context, answer["answer_start"], answer["text"]))
+                if rng.random() < negatives:
+                    cut = _without_answer_sentence(context, answer)
+                    if cut:
+                        examples.append((question, cut, None, ""))
+                if rng.random() < negatives:
+                    other = _similar_paragraph(question, answer["text"], paragraphs, words, i)
+                    if other:
+                        examples.append((question, other, None, ""))
+    return examples
+
+
+def _without_answer_sentence(context: str, answer: dict) -> str | None:
+    start = answer["answer_start"]
+    end = start + len(answer["text"])
+    kept = [(s, e) for s, e in split_sentences(context) if e <= start or s >= end]
+    text = " ".join(context[s:e] for s, e in kept)
+    if not text or answer["text"].lower() in text.lower():
+        return None
+    return text
+
+
+def _similar_paragraph(question, answer_text, paragraphs, words, own) -> str | None:
+    asked = set(_WORD.findall(question.lower()))
+    ranked = sorted(
+        (j for j in range(len(paragraphs)) if j != own),
+        key=lambda j: -len(asked & words[j]),
+    )
+    for j in ranked[:3]:
+        if answer_text.lower() not in paragraphs[j]["context"].lower():
+            return paragraphs[j]["context"]
+    return None
+
+
+def features(tokenizer, examples):
+    """Tokenised windows with start/end token labels (0, the [CLS], when the answer is absent)."""
+    out = []
+    for begin in range(0, len(examples), 256):
+        batch = examples[begin : begin + 256]
+        windows = tokenizer(
+            [read._clip_question(tokenizer, e[0]) for e in batch],
+            [e[1] for e in batch],
+            truncation="only_second",
+            max_length=read.MAX_TOKENS,
+            stride=read.STRIDE,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        for row, sample in enumerate(windows["overflow_to_sample_mapping"]):
+            _, _, answer_start, answer_text = batch[sample]
+            sequence = windows.sequence_ids(row)
+            offsets = windows["offset_mapping"][row]
+            start_label = end_label = 0
+            if answer_start is not None:
+                answer_end = answer_start + len(answer_text)
+                context = [i for i, s in enumerate(sequence) if s == 1]
+                if offsets[context[0]][0] <= answer_start and offsets[context[-1]][1] >= answer_end:
+                    start_label = next(i for i in context if offsets[i][1] > answer_start)
+                    end_label = next(i for i in reversed(context) if offsets[i][0] < answer_end)
+            mask = [int(i == 0 or s == 1) for i, s in enumerate(sequence)]
+            out.append(
+                (
+                    windows["input_ids"][row],
+                    windows["token_type_ids"][row],
+                    mask,
+                    start_label,
+                    end_label,
+                )
+            )
+    return out
+
+
+def batches(feats, size: int, rng: random.Random):
+    """Shuffled batches of similar length (less padding), in random order."""
+    order = list(range(len(feats)))
+    rng.shuffle(order)
+    pool = size * 50
+    result = []
+    for begin in range(0, len(order), pool):
+        group = sorted(order[begin : begin + pool], key=lambda i: len(feats[i][0]))
+        result.extend(group[i : i + size] for i in range(0, len(group), size))
+    rng.shuffle(result)
+    return result
+
+
+def collate(feats, rows):
+    width = max(len(feats[i][0]) for i in rows)
+
+    def pad(column):
+        rows_padded = [feats[i][column] + [0] * (width - len(feats[i][column])) for i in rows]
+        return torch.tensor(rows_padded)
+
+    ids = pad(0)
+    return {
+        "input_ids": ids,
+        "attention_mask": (ids != 0).long(),
+        "token_type_ids": pad(1),
+        "answer_mask": pad(2),
+    }, (
+        torch.tensor([feats[i][3] for i in rows]),
+        torch.tensor([feats[i][4] for i in rows]),
+    )
+
+
+def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
+    """The reader alone on gold paragraphs: F1/EM never refusing, and refusal trade-offs."""
+    items = [
+        (q, p["context"], [a["text"] for a in answers] if not impossible else [])
+        for paragraphs in articles
+        for p in paragraphs
+        for q, answers, impossible in p["qas"]
+    ]
+    net.eval()
+    scored = []  # (confidence, f1, em, answerable)
+    with torch.inference_mode():
+        for begin in range(0, len(items), batch):
+            chunk = items[begin : begin + batch]
+            windows = read.encode_windows(tokenizer, [c[0] for c in chunk], [c[1] for c in chunk])
+            start, end = net(**read.model_inputs(windows))
+            spans = {
+                s.passage: s
+                for s in read.best_spans(windows, start.numpy(), end.numpy(), [c[1] for c in chunk])
+            }
+            for i, (_, _, gold) in enumerate(chunk):
+                span = spans.get(i)
+                confidence = span.confidence if span else 0.0
+                em, f1 = _metrics.best_scores(span.text, gold) if span and gold else (0.0, 0.0)
+                scored.append((confidence, f1, em, bool(gold)))
+    net.train()
+    return summarise(scored)
+
+
+def summarise(scored) -> dict:
+    answerable = [s for s in scored if s[3]]
+    unanswerable = [s for s in scored if not s[3]]
+    figures = {
+        "n": len(scored),
+        "f1_never_refusing": 100 * float(np.mean([s[1] for s in answerable])),
+        "em_never_refusing": 100 * float(np.mean([s[2] for s in answerable])),
+    }
+    if unanswerable:
+        confidences = sorted((s[0] for s in answerable), reverse=True)
+        cut = confidences[math.ceil(0.8 * len(confidences)) - 1]  # answers 80 % of answerable
+        figures["refused_at_80pct_answered"] = float(np.mean([s[0] < cut for s in unanswerable]))
+        figures["threshold_at_80pct_answered"] = cut
+        best = max(
+            (_squad2_f1(scored, t), t) for t in sorted({round(s[0], 3) for s in scored} | {0.0})
+        )
+        figures["squad2_f1_best"], figures["best_threshold"] = 100 * best[0], best[1]
+    return figures
+
+
+def _squad2_f1(scored, threshold: float) -> float:
+    """SQuAD 2.0's overall F1: a refused unanswerable scores 1, a refused answerable 0."""
+    return float(
+        np.mean([(s[1] if s[0] >= threshold else 0.0) if s[3] else float(s[0] < threshold)
+                 for s in scored])
+    )  # fmt: skip
+
+
+def train(args) -> None:
+    started = time.perf_counter()
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    torch.set_num_threads(args.threads)
+    tokenizer, encoder = _reader_model.load_base()
+    net = _reader_model.SpanReaderNet(encoder)
+    for name, parameter in net.named_parameters():
+        parameter.requires_grad = not name.startswith(_reader_model.FROZEN_PREFIX)
+    examples = training_examples(load(TRAIN), rng, args.negatives)
+    if args.limit:
+        examples = rng.sample(examples, args.limit)
+    feats = features(tokenizer, examples)
+    negatives = sum(1 for f in feats if f[3] == 0)
+    print(f"training examples {len(examples)}, windows {len(feats)} ({negatives} without answer)")
+    dev = load(DEV)
+    steps_per_epoch = math.ceil(len(feats) / args.batch)
+    total = steps_per_epoch * args.epochs
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
+    warmup = int(0.1 * total)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / max(warmup, 1), max(0.0, (total - s) / (total - warmup)))
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    net.train()
+    best, step, running = None, 0, []
+    for epoch in range(1, args.epochs + 1):
+        for rows in batches(feats, args.batch, rng):
+            inputs, (start_labels, end_labels) = collate(feats, rows)
+            start_logits, end_logits = net(**inputs)
+            loss = (loss_fn(start_logits, start_labels) + loss_fn(end_logits, end_labels)) / 2
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            running.append(loss.item())
+            if step % 25 == 0 or step == total:
+                minutes = (time.perf_counter() - started) / 60
+                print(f"step {step}/{total} epoch {epoch} loss {np.mean(running):.3f} "
+                      f"{minutes:.1f} min", flush=True)  # fmt: skip
+                running = []
+        figures = evaluate(tokenizer, net, dev)
+        print(f"epoch {epoch} v2.0 dev (gold): " + _format(figures), flush=True)
+        if best is None or figures["squad2_f1_best"] > best[0]:
+            best = (figures["squad2_f1_best"], epoch, figures)
+            sha = _reader_model.save_trained(net, Path(args.out))
+            print(f"  kept epoch {epoch}: {args.out} sha256 {sha}", flush=True)
+    print(f"kept epoch {best[1]} (best SQuAD 2.0 F1 on v2.0 dev: {best[0]:.1f})")
+    tokenizer, kept = _reader_model.load_trained(Path(args.out), expected_sha256=None)
+    print("v2.0 dev (gold, float16 weights): " + _format(evaluate(tokenizer, kept, dev)))
+    print("v1.1 dev (gold, report only): " + _format(evaluate(tokenizer, kept, load(REPORT))))
+    print(f"sha256 {_reader_model.file_sha256(Path(args.out))}")
+    print(f"took {(time.perf_counter() - started) / 60:.1f} min")
+
+
+def _format(figures: dict) -> str:
+    return ", ".join(
+        f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(_reader_model.WEIGHTS_PATH))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=8e-5)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--negatives", type=float, default=0.3,
+                        help="chance of each made negative per answerable question")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")
+    train(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
