@@ -36,7 +36,7 @@ def main() -> None:
 
     if args.passages:
         answer.PASSAGES_READ = args.passages
-    with tempfile.TemporaryDirectory(prefix="bench-ask-", dir=ROOT) as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-ask-") as folder:
         embedder = load_embedder(cache=EmbeddingCache(Path(folder) / "embeddings.sqlite"))
         index = rag.Index(embedder)
         index.sync([ROOT / "data" / "counter-trafficking"])

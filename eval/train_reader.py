@@ -53,28 +53,56 @@ def load(path: Path) -> list[list[dict]]:
     return articles
 
 
-def training_examples(articles, rng: random.Random, negatives: float):
-    """(question, context, answer_start or None, answer text) for training."""
+def training_examples(articles, rng: random.Random, negatives: float, unanswerable_copies: int):
+    """(question, context, answer_start or None, answer text) for training.
+
+    The file's own unanswerable questions (written to look answerable) are repeated
+    ``unanswerable_copies`` times; each made kind of negative is added to an answerable question
+    with chance ``negatives``.
+    """
     examples = []
     for paragraphs in articles:
         words = [set(_WORD.findall(p["context"].lower())) for p in paragraphs]
+        names = sorted({m for p in paragraphs for m in _NAME.findall(p["context"])})
         for i, paragraph in enumerate(paragraphs):
             context = paragraph["context"]
             for question, answers, impossible in paragraph["qas"]:
                 if impossible or not answers:
-                    examples.append((question, context, None, ""))
+                    examples.extend([(question, context, None, "")] * unanswerable_copies)
                     continue
                 answer = answers[0]
                 examples.append((question, context, answer["answer_start"], answer["text"]))
-                if rng.random() < negatives:
-                    cut = _without_answer_sentence(context, answer)
-                    if cut:
-                        examples.append((question, cut, None, ""))
-                if rng.random() < negatives:
-                    other = _similar_paragraph(question, answer["text"], paragraphs, words, i)
-                    if other:
-                        examples.append((question, other, None, ""))
+                made = (
+                    _without_answer_sentence(context, answer),
+                    _similar_paragraph(question, answer["text"], paragraphs, words, i),
+                )
+                for negative_context in made:
+                    if negative_context and rng.random() < negatives:
+                        examples.append((question, negative_context, None, ""))
+                swapped = _swap_name(question, context, names, rng)
+                if swapped and rng.random() < negatives:
+                    examples.append((swapped, context, None, ""))
     return examples
+
+
+# Capitalised word runs (not at the start of the text) and numbers: what a question is anchored on.
+_NAME = re.compile(r"(?<=\s)(?:[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)|\b\d[\d,.]*\b")
+
+
+def _swap_name(question: str, context: str, names: list[str], rng: random.Random) -> str | None:
+    """The question with one of its names or numbers (found in the paragraph) replaced by one
+    of the same kind from elsewhere in the article that the paragraph never mentions: it looks
+    answerable, but the paragraph does not answer it."""
+    anchors = [m for m in _NAME.finditer(question) if m.group(0) in context]
+    if not anchors:
+        return None
+    anchor = rng.choice(anchors)
+    numeric = anchor.group(0)[0].isdigit()
+    lowered = context.lower()
+    pool = [n for n in names if n[0].isdigit() == numeric and n.lower() not in lowered]
+    if not pool:
+        return None
+    return question[: anchor.start()] + rng.choice(pool) + question[anchor.end() :]
 
 
 def _without_answer_sentence(context: str, answer: dict) -> str | None:
@@ -234,7 +262,7 @@ def train(args) -> None:
     net = _reader_model.SpanReaderNet(encoder)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not name.startswith(_reader_model.FROZEN_PREFIX)
-    examples = training_examples(load(TRAIN), rng, args.negatives)
+    examples = training_examples(load(TRAIN), rng, args.negatives, args.unanswerable_copies)
     if args.limit:
         examples = rng.sample(examples, args.limit)
     feats = features(tokenizer, examples)
@@ -295,8 +323,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--negatives", type=float, default=0.3,
+    parser.add_argument("--negatives", type=float, default=0.2,
                         help="chance of each made negative per answerable question")  # fmt: skip
+    parser.add_argument("--unanswerable-copies", type=int, default=4,
+                        help="times each real unanswerable question is seen per epoch")  # fmt: skip
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")

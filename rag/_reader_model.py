@@ -19,7 +19,7 @@ from rag.errors import RagError
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "reader.safetensors"
 # Written by eval/train_reader.py; a different file is refused at load.
-WEIGHTS_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+WEIGHTS_SHA256 = "9c7ea03bf59e03db5a961f3f404574b0938fb5af3a117dc256000ea294bae67f"
 FROZEN_PREFIX = "encoder.embeddings.word_embeddings."
 
 

@@ -271,20 +271,27 @@ def evaluate_squad(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     with tempfile.TemporaryDirectory(prefix="rag-squad-") as folder:
-        documents = Path(folder) / "paragraphs"
-        documents.mkdir()
-        for name, text in paragraphs.items():
-            (documents / name).write_text(text, encoding="utf-8")
         if embedder is None:
             from embeddings import EmbeddingCache, load_embedder
 
             embedder = load_embedder(cache=EmbeddingCache(Path(folder) / "embeddings.sqlite"))
-        index = Index(embedder)
         started = time.perf_counter()
-        index.sync([documents], progress=progress)
+        index = squad_index(paragraphs, Path(folder), embedder, progress)
         build_seconds = time.perf_counter() - started
         report = evaluate(index, questions, mode=mode, progress=progress)
     return replace(report, dataset=Path(path).name, build_seconds=build_seconds)
+
+
+def squad_index(paragraphs: dict[str, str], folder: Path, embedder, progress=False) -> Index:
+    """An in-memory index of SQuAD paragraphs (see ``load_squad``), each written as a file under
+    ``folder``."""
+    documents = folder / "paragraphs"
+    documents.mkdir()
+    for name, text in paragraphs.items():
+        (documents / name).write_text(text, encoding="utf-8")
+    index = Index(embedder)
+    index.sync([documents], progress=progress)
+    return index
 
 
 def write_report(report: Report, out_dir: str | Path) -> list[Path]:

@@ -36,6 +36,7 @@ class Span:
     ``start``/``end`` are character offsets in that passage's text; ``confidence`` is the model's
     probability that this exact span is the answer (start × end probability, the "no answer"
     position competing), and ``no_answer`` the same probability for "not in this passage".
+    ``score`` is the span's start + end logit, comparable across passages.
     """
 
     passage: int
@@ -44,6 +45,7 @@ class Span:
     text: str
     confidence: float
     no_answer: float
+    score: float
 
 
 class Reader:
@@ -62,13 +64,12 @@ class Reader:
         """
         if not question.strip():
             raise ValueError("the question is empty")
-        passages = [p for p in passages]
         if not any(p.strip() for p in passages):
             return []
         with self._lock:
             windows = encode_windows(self._tokenizer, question, passages)
-            with torch.inference_mode():
-                start_logits, end_logits = self._net(**model_inputs(windows))
+        with torch.inference_mode():
+            start_logits, end_logits = self._net(**model_inputs(windows))
         spans = best_spans(windows, start_logits.numpy(), end_logits.numpy(), passages)
         return sorted(spans, key=lambda s: -s.confidence)
 
@@ -137,15 +138,15 @@ def best_spans(windows, start_logits: np.ndarray, end_logits: np.ndarray, passag
         span = _best_in_window(start_logits[row], end_logits[row], sequence, offsets)
         if span is None:
             continue
-        start, end, confidence, no_answer = span
+        start, end, confidence, no_answer, score = span
         text = passages[passage]
         if passage not in best or confidence > best[passage].confidence:
-            best[passage] = Span(passage, start, end, text[start:end], confidence, no_answer)
+            best[passage] = Span(passage, start, end, text[start:end], confidence, no_answer, score)
     return list(best.values())
 
 
 def _best_in_window(start_logits, end_logits, sequence, offsets):
-    """(start char, end char, span probability, no-answer probability) or None."""
+    """(start char, end char, span probability, no-answer probability, logit score) or None."""
     context = np.array([s == 1 for s in sequence])
     if not context.any():
         return None
@@ -163,6 +164,7 @@ def _best_in_window(start_logits, end_logits, sequence, offsets):
         offsets[end][1],
         float(joint[start, end]),
         float(start_p[0] * end_p[0]),
+        float(start_logits[start] + end_logits[end]),
     )
 
 
