@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-BANGLADESH = "Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?"
+HEAD_OF_UNIT = "Who is the Head of Unit of INTPA G6 - Migration and Forced Displacement?"
 HOSTILE = (
     '# Harbour <img src=x onerror="window.__pwned = 5"> Report\n\n'
     "The harbour master of Port Elwin is Tomasz Wierzbicki.\n"
@@ -75,10 +75,10 @@ def page(browser, server):
 
 
 def test_ask_open_citation_and_upload(page, tmp_path):
-    _ask(page, BANGLADESH)
+    _ask(page, HEAD_OF_UNIT)
     reply = page.locator("#rag-chat .rag-reply").last
-    assert reply.locator(".rag-answer-text").inner_text() == "Ishita Rony"
-    assert reply.locator("mark.rag-answer").inner_text() == "Ishita Rony"
+    assert reply.locator(".rag-answer-text").inner_text() == "Francesco Luciani"
+    assert reply.locator("mark.rag-answer").inner_text() == "Francesco Luciani"
     assert reply.locator("button.rag-cite").count() >= 1
     screenshot = tmp_path / "chat.png"
     page.screenshot(path=str(screenshot), full_page=True)
@@ -88,9 +88,9 @@ def test_ask_open_citation_and_upload(page, tmp_path):
     reply.locator("button.rag-cite").first.click()
     answer_mark = page.locator("#rag-source #cite-answer")
     answer_mark.wait_for()
-    assert answer_mark.inner_text() == "Ishita Rony"
+    assert answer_mark.inner_text() == "Francesco Luciani"
     sentence = page.locator("#rag-source #cite-sentence").inner_text()
-    assert sentence.startswith("- Ishita Rony, Deputy Secretary")
+    assert sentence.startswith("- Francesco Luciani, Head of Unit")
     page.wait_for_function(_IN_VIEW, arg="#cite-answer")  # scrolled to the sentence
     original = page.get_by_role("button", name="Original file: 004_bedb749cf14d49f0.txt")
     with page.expect_download() as download:
@@ -142,24 +142,24 @@ def test_api_ask_returns_the_rag_ask_json_object(server):
 
     client = Client(server.url, verbose=False)
     try:
-        answer = client.predict(BANGLADESH, api_name="/ask")
-        assert answer == rag.ask(server.index, BANGLADESH).to_dict()
-        assert answer["answer"] == "Ishita Rony"
-        assert len(client.predict(BANGLADESH, 2, api_name="/ask")["citations"]) == 2
+        answer = client.predict(HEAD_OF_UNIT, api_name="/ask")
+        assert answer == rag.ask(server.index, HEAD_OF_UNIT).to_dict()
+        assert answer["answer"] == "Francesco Luciani"
+        assert len(client.predict(HEAD_OF_UNIT, 2, api_name="/ask")["citations"]) == 2
         with pytest.raises(AppError, match="the question is empty"):
             client.predict("  ", api_name="/ask")
         with pytest.raises(AppError, match="k from 1 to 50"):
-            client.predict(BANGLADESH, 0, api_name="/ask")
+            client.predict(HEAD_OF_UNIT, 0, api_name="/ask")
     finally:
         client.close()
 
 
 def test_phone_width_has_no_sideways_scrolling_and_examples_ask_in_one_click(page):
     page.set_viewport_size({"width": 390, "height": 844})
-    page.get_by_role("button", name=BANGLADESH).click()
+    page.get_by_role("button", name=HEAD_OF_UNIT).click()
     page.locator("#rag-chat .rag-answer-text").wait_for()
     page.wait_for_function(_SETTLED)
-    assert page.locator("#rag-chat .rag-answer-text").inner_text() == "Ishita Rony"
+    assert page.locator("#rag-chat .rag-answer-text").inner_text() == "Francesco Luciani"
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 

@@ -16,7 +16,7 @@ from rag.cite import (
     render_source,
 )
 
-BANGLADESH = "Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?"
+HEAD_OF_UNIT = "Who is the Head of Unit of INTPA G6 - Migration and Forced Displacement?"
 HOSTILE = (
     "# Harbour <img src=x onerror=\"alert('title')\"> Report\n\n"
     "The harbour master of Port Elwin is Tomasz Wierzbicki.\n"
@@ -71,25 +71,25 @@ def _hostile_index(embedder, tmp_path) -> rag.Index:
 
 
 @pytest.fixture(scope="module")
-def bangladesh(sample_index):
-    return rag.ask(sample_index, BANGLADESH)
+def head_of_unit(sample_index):
+    return rag.ask(sample_index, HEAD_OF_UNIT)
 
 
-def test_answer_is_highlighted_inside_the_cited_sentence(bangladesh):
-    reply = render_answer(bangladesh)
+def test_answer_is_highlighted_inside_the_cited_sentence(head_of_unit):
+    reply = render_answer(head_of_unit)
     quote = re.search(r'<blockquote class="rag-quote">(.*?)</blockquote>', reply).group(1)
-    assert '<mark class="rag-answer">Ishita Rony</mark>' in quote
-    assert "Deputy Secretary, Ministry of Home Affairs of Bangladesh" in quote
-    assert 'class="rag-answer-text">Ishita Rony</strong>' in reply
-    assert f"confidence {bangladesh.confidence:.2f}" in reply
+    assert '<mark class="rag-answer">Francesco Luciani</mark>' in quote
+    assert "Head of Unit, INTPA G6- Migration and Forced Displacement" in quote
+    assert 'class="rag-answer-text">Francesco Luciani</strong>' in reply
+    assert f"confidence {head_of_unit.confidence:.2f}" in reply
 
 
-def test_citations_are_numbered_buttons_carrying_source_and_offsets(bangladesh):
-    buttons = [a for tag, a in _Elements(render_answer(bangladesh)).tags if tag == "button"]
+def test_citations_are_numbered_buttons_carrying_source_and_offsets(head_of_unit):
+    buttons = [a for tag, a in _Elements(render_answer(head_of_unit)).tags if tag == "button"]
     listed = [b for b in buttons if b["class"] == "rag-cite"]
-    assert [b["data-n"] for b in listed] == [str(c.n) for c in bangladesh.citations]
+    assert [b["data-n"] for b in listed] == [str(c.n) for c in head_of_unit.citations]
     first = json.loads(listed[0]["data-cite"])
-    cited = bangladesh.citations[0]
+    cited = head_of_unit.citations[0]
     assert first == {
         "source": cited.source,
         "start": cited.start,
@@ -138,13 +138,13 @@ def test_error_turn_is_escaped():
     assert "rag-question" not in render_error("", "message only")
 
 
-def test_source_view_marks_the_sentence_and_the_answer(sample_index, bangladesh):
-    cited = bangladesh.citations[0]
+def test_source_view_marks_the_sentence_and_the_answer(sample_index, head_of_unit):
+    cited = head_of_unit.citations[0]
     view = render_source(
         sample_index, cited.source, cited.start, cited.end, cited.answer_start, cited.answer_end
     )
     document = sample_index.document(cited.source)
-    assert _marked(view, "cite-answer") == "Ishita Rony"
+    assert _marked(view, "cite-answer") == "Francesco Luciani"
     assert _marked(view, "cite-sentence") == document.text[cited.start : cited.end]
     assert html.escape(document.title) in view
     assert "A long document" not in view  # short documents are shown whole
