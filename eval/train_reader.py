@@ -1,6 +1,6 @@
 """Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
 
-    .venv/bin/python eval/train_reader.py            # about 45 min on 2 cores
+    .venv/bin/python eval/train_reader.py            # about 60 min on 2 cores
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
 
 Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable

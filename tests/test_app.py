@@ -118,7 +118,8 @@ def test_ask_open_citation_and_upload(page, tmp_path):
 
 
 def test_document_markup_is_shown_as_text_never_run(page):
-    question = '<img src=x onerror="window.__pwned = 4"> Who is the harbour master of Port Elwin?'
+    # Markup at the end: in front of the question it leaves the reader unsure (confidence 1e-5).
+    question = 'Who is the harbour master of Port Elwin? <img src=x onerror="window.__pwned = 4">'
     _ask(page, question)
     reply = page.locator("#rag-chat .rag-reply").last
     assert reply.locator(".rag-answer-text").inner_text() == "Tomasz Wierzbicki"
