@@ -7,7 +7,6 @@ word-piece embeddings stay frozen, so they are taken from the base model.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -15,6 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from embeddings.base import EmbeddingError
 from embeddings.sentence_transformer import DEFAULT_MODEL, _resolve_model_folder, _weights_sha256
+from rag._store import _sha256 as file_sha256
 from rag.errors import RagError
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "reader.safetensors"
@@ -63,14 +63,6 @@ def load_base():
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
     return tokenizer, encoder
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_trained(path: Path = WEIGHTS_PATH, expected_sha256: str | None = WEIGHTS_SHA256):
