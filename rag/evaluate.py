@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 MODES = ("open", "gold")
-DEFAULT_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+DEFAULT_THRESHOLDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 RECALL_AT = (1, 5, 10)
 # Chunk hits searched to rank the gold document among up to max(RECALL_AT) distinct documents.
 _CHUNK_HITS = 50

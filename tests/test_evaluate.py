@@ -421,7 +421,7 @@ def test_rag_eval_end_to_end(small_index, same_embedder, tmp_path, capsys):
     assert data["recall@1"] <= data["mrr"] <= 1.0
     assert 0.0 < data["latency_ms_p50"] <= data["latency_ms_p95"]
     assert [row["threshold"] for row in data["thresholds"]] == sorted(
-        {0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, rag.answer.MIN_CONFIDENCE}
+        {0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, rag.answer.MIN_CONFIDENCE}
     )
     for row in data["thresholds"]:
         assert set(row) == {
