@@ -132,14 +132,8 @@ def features(tokenizer, examples):
     out = []
     for begin in range(0, len(examples), 256):
         batch = examples[begin : begin + 256]
-        windows = tokenizer(
-            [read._clip_question(tokenizer, e[0]) for e in batch],
-            [e[1] for e in batch],
-            truncation="only_second",
-            max_length=read.MAX_TOKENS,
-            stride=read.STRIDE,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
+        windows = read.encode_windows(
+            tokenizer, [e[0] for e in batch], [e[1] for e in batch], tensors=False
         )
         for row, sample in enumerate(windows["overflow_to_sample_mapping"]):
             _, _, answer_start, answer_text = batch[sample]

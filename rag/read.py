@@ -87,9 +87,10 @@ def load_reader(path: str | Path | None = None) -> Reader:
     return Reader(tokenizer, net)
 
 
-def encode_windows(tokenizer, question: str | list[str], passages: list[str]):
+def encode_windows(tokenizer, question: str | list[str], passages: list[str], tensors=True):
     """Tokenise question/passage pairs into windows; ``overflow_to_sample_mapping`` tells which
-    passage each window reads, ``offset_mapping`` where each token lies in it."""
+    passage each window reads, ``offset_mapping`` where each token lies in it. Without
+    ``tensors``, unpadded lists (for training, which pads its own batches)."""
     questions = [question] * len(passages) if isinstance(question, str) else question
     questions = [_clip_question(tokenizer, q) for q in questions]
     return tokenizer(
@@ -100,15 +101,17 @@ def encode_windows(tokenizer, question: str | list[str], passages: list[str]):
         stride=STRIDE,
         return_overflowing_tokens=True,
         return_offsets_mapping=True,
-        padding="longest",
-        return_tensors="pt",
+        padding="longest" if tensors else False,
+        return_tensors="pt" if tensors else None,
     )
 
 
 def _clip_question(tokenizer, question: str) -> str:
     offsets = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
     pieces = offsets["offset_mapping"]
-    return question if len(pieces) <= MAX_QUESTION_TOKENS else question[: pieces[63][1]]
+    if len(pieces) <= MAX_QUESTION_TOKENS:
+        return question
+    return question[: pieces[MAX_QUESTION_TOKENS - 1][1]]
 
 
 def answer_mask(windows) -> torch.Tensor:
@@ -153,7 +156,8 @@ def _best_in_window(start_logits, end_logits, sequence, offsets):
     start_p = _softmax(start_logits)
     end_p = _softmax(end_logits)
     # (tokens, tokens) joint probability, only end >= start and at most MAX_ANSWER_TOKENS long
-    joint = np.triu(np.outer(start_p, end_p)) - np.triu(np.outer(start_p, end_p), MAX_ANSWER_TOKENS)
+    pairs = np.outer(start_p, end_p)
+    joint = np.triu(pairs) - np.triu(pairs, MAX_ANSWER_TOKENS)
     joint[~context, :] = 0.0
     joint[:, ~context] = 0.0
     start, end = np.unravel_index(int(np.argmax(joint)), joint.shape)
