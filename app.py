@@ -32,13 +32,14 @@ import rag  # noqa: E402
 from embeddings import EmbeddingError  # noqa: E402
 from rag.answer import MIN_CONFIDENCE, default_reader  # noqa: E402
 from rag.cite import render_answer, render_error, render_source  # noqa: E402
-from rag.ingest import SUPPORTED_SUFFIXES, ExtractionError, extract_file  # noqa: E402
+from rag.ingest import SUPPORTED_SUFFIXES, IngestLimits, extract_files  # noqa: E402
 
 __all__ = ["main", "serve"]
 
 PROJECT = Path(__file__).resolve().parent
 SAMPLE_CORPUS = PROJECT / "data" / "counter-trafficking"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+UPLOAD_LIMITS = IngestLimits(max_file_bytes=MAX_UPLOAD_BYTES, timeout_s=30.0)
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
 ASK_CONCURRENCY = 16  # questions answered at once; index updates run one at a time
@@ -274,15 +275,13 @@ class _Chat:
     def add_files(self, paths: list[str] | None, progress=_PROGRESS):
         """Index uploaded files: check each, copy the good ones into the uploads folder, sync."""
         lines, accepted = [], []
-        for path in paths or []:
-            name = Path(path).name
-            reason = _rejection(Path(path))
+        for path, reason in _rejections([Path(p) for p in paths or []]):
             if reason:
-                lines.append(f"Rejected {name}: {reason}")
+                lines.append(f"Rejected {path.name}: {reason}")
                 continue
             self.uploads.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, self.uploads / name)
-            accepted.append(name)
+            shutil.copyfile(path, self.uploads / path.name)
+            accepted.append(path.name)
         if accepted:
             progress(0, desc=f"Indexing {len(accepted)} file(s)")
             lines.insert(0, self._sync(self.uploads))
@@ -329,6 +328,7 @@ class _Chat:
             f"{self.index.chunk_count()} chunks."
         ]
         lines += [f"Skipped {Path(s.source).name}: {s.reason}" for s in report.skipped]
+        lines += [f"Cut short {Path(s.source).name}: {s.reason}" for s in report.truncated]
         return "\n".join(lines)
 
     def _rows(self) -> list[list]:
@@ -367,18 +367,23 @@ def _checked(question: str, k) -> tuple[str, int]:
     return question, int(k)
 
 
-def _rejection(path: Path) -> str | None:
-    """Why an uploaded file cannot be indexed, or None when it can."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        return f"unsupported file type '{path.suffix or '(none)'}': use {kinds}"
-    if path.name.startswith("."):
-        return "hidden files (names starting with '.') are not indexed"
-    try:
-        extract_file(path, MAX_UPLOAD_BYTES)
-    except ExtractionError as exc:
-        return str(exc)
-    return None
+def _rejections(paths: list[Path]) -> list[tuple[Path, str | None]]:
+    """Each uploaded file with why it cannot be indexed, or None when it can.
+
+    The files are read as a sync would read them (in worker processes, within the upload
+    limits), so a hostile upload is refused before it is copied into the uploads folder.
+    """
+    reasons: dict[Path, str | None] = {}
+    for path in paths:
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+            reasons[path] = f"unsupported file type '{path.suffix or '(none)'}': use {kinds}"
+        elif path.name.startswith("."):
+            reasons[path] = "hidden files (names starting with '.') are not indexed"
+    to_read = [p for p in paths if p not in reasons]
+    for path, result in zip(to_read, extract_files(to_read, UPLOAD_LIMITS), strict=True):
+        reasons[path] = None if result.document else result.note
+    return [(path, reasons[path]) for path in paths]
 
 
 def _open_index(path: Path, docs: list[str]) -> rag.Index:

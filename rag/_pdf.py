@@ -5,31 +5,52 @@ from __future__ import annotations
 import io
 import logging
 
-from rag.ingest import ExtractionError
+from rag.errors import ExtractionError
 
 _PAGE_BREAK = "\n\n"
 
 
-def extract_pdf(data: bytes) -> tuple[str, tuple[int, ...], str]:
-    """Return (text, page start offsets, metadata title) of a PDF."""
+def extract_pdf(
+    data: bytes, max_pages: int, max_chars: int
+) -> tuple[str, tuple[int, ...], str, str]:
+    """Return (text, page start offsets, metadata title, why it was cut short or "") of a PDF.
+
+    Reading stops after ``max_pages`` pages or once ``max_chars`` characters are taken.
+
+    Raises:
+        ExtractionError: encrypted, or malformed in any way pypdf reports.
+    """
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # warnings about odd files are not errors
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise ExtractionError("PDF is encrypted")
-        pages = [(page.extract_text() or "").replace("\r\n", "\n").strip() for page in reader.pages]
         title = str((reader.metadata or {}).get("/Title") or "").strip()
-    except ExtractionError:
+        page_count = len(reader.pages)
+        pages, taken = [], 0
+        for page in reader.pages[:max_pages]:
+            pages.append((page.extract_text() or "").replace("\r\n", "\n").strip())
+            taken += len(pages[-1]) + len(_PAGE_BREAK)
+            if taken > max_chars:
+                break
+    except (ExtractionError, MemoryError):
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise ExtractionError(f"broken PDF: {exc}") from exc
-    starts, text = [], ""
+    except Exception as exc:  # noqa: BLE001 - pypdf's failures on malformed files are open-ended
+        raise ExtractionError(f"broken PDF: {_one_line(exc)}") from exc
+    starts, parts, offset = [], [], 0
     for page_text in pages:
-        if text:
-            text += _PAGE_BREAK
-        starts.append(len(text))
-        text += page_text
-    return text, tuple(starts), title
+        starts.append(offset)
+        parts.append(page_text)
+        offset += len(page_text) + len(_PAGE_BREAK)
+    note = ""
+    if len(pages) < page_count:
+        note = f"cut short: read the first {len(pages):,} of {page_count:,} pages"
+    return _PAGE_BREAK.join(parts), tuple(starts), title, note
+
+
+def _one_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    message = lines[0][:200] if lines else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

@@ -34,6 +34,7 @@ class StoredIndex:
     documents: dict[str, Document]
     chunks: list[Chunk]
     vectors: np.ndarray
+    skipped: dict[str, tuple[str, str]]  # source -> (file sha256, reason)
 
 
 def exists(path: str | Path) -> bool:
@@ -91,13 +92,13 @@ def read(path: str | Path) -> StoredIndex:
             raise IndexFormatError(
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
-    documents, chunks = _read_sqlite(files["store"])
+    documents, chunks, skipped = _read_sqlite(files["store"])
     vectors = _read_vectors(files["vectors"], identity.dim)
     if not (
         len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)
     ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
-    return StoredIndex(identity, settings, documents, chunks, vectors)
+    return StoredIndex(identity, settings, documents, chunks, vectors, skipped)
 
 
 def _read_manifest(path: Path) -> dict:
@@ -138,6 +139,7 @@ CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, file_sh
     title TEXT, title_source TEXT, page_starts TEXT, content_spans TEXT);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, source TEXT, start INTEGER, end INTEGER,
     page INTEGER, text TEXT);
+CREATE TABLE skipped (source TEXT PRIMARY KEY, file_sha256 TEXT, reason TEXT);
 """
 
 
@@ -166,6 +168,10 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
             [(i, c.source, c.start, c.end, c.page, c.text) for i, c in enumerate(snapshot.chunks)],
         )
+        db.executemany(
+            "INSERT INTO skipped VALUES (?, ?, ?)",
+            [(source, sha, reason) for source, (sha, reason) in snapshot.skipped.items()],
+        )
         db.commit()
     finally:
         db.close()
@@ -173,7 +179,7 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
         os.fsync(handle.fileno())
 
 
-def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk]]:
+def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dict]:
     try:
         db = sqlite3.connect(f"file:{file_path}?mode=ro", uri=True)
         try:
@@ -196,11 +202,15 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk]]:
                     "SELECT * FROM chunks ORDER BY row"
                 )
             ]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            skipped = {}
+            if "skipped" in tables:  # indexes written before it was kept have none
+                skipped = {s: (sha, r) for s, sha, r in db.execute("SELECT * FROM skipped")}
         finally:
             db.close()
     except (sqlite3.Error, ValueError, TypeError) as exc:
         raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
-    return documents, chunks
+    return documents, chunks, skipped
 
 
 def _write_bytes(file_path: Path, data: bytes) -> None:

@@ -24,8 +24,9 @@ _ABBREVIATIONS = frozenset(
     "est approx fig jan feb mar apr jun jul aug sep sept oct nov dec mt ft al".split()
 )
 # A sentence ends at . ! ? (closing quotes/brackets may follow) before white space and a capital,
-# digit or opening quote.
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# digit or opening quote. A match starts only where a run of end marks starts and never gives
+# back what it took, so a line of a million "!" costs linear time.
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•–]|\d+[.)])(?:\s|$)")
 
 
@@ -165,13 +166,17 @@ def _is_heading(line: str) -> bool:
 def _fit(
     text: str, start: int, end: int, count_tokens: Callable[[str], int], max_tokens: int
 ) -> list[tuple[int, int]]:
-    """Cut an over-long sentence at word boundaries into pieces within ``max_tokens``."""
-    if count_tokens(text[start:end]) <= max_tokens:
-        return [(start, end)]
+    """Cut an over-long sentence at word boundaries into pieces within ``max_tokens``.
+
+    Every word is at least one token, so a piece never holds more than ``max_tokens`` words: each
+    search looks at a bounded window, and a sentence of a million words costs linear time.
+    """
     words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    if len(words) <= max_tokens and count_tokens(text[start:end]) <= max_tokens:
+        return [(start, end)]
     pieces, first = [], 0
     while first < len(words):
-        low, high = first + 1, len(words)
+        low, high = first + 1, min(len(words), first + max_tokens)
         while low < high:  # the longest run of words from `first` that fits
             middle = (low + high + 1) // 2
             if count_tokens(text[words[first][0] : words[middle - 1][1]]) <= max_tokens:

@@ -134,7 +134,9 @@ def _index(args) -> int:
         "removed": report.removed,
         "unchanged": len(report.unchanged),
         "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "truncated": [{"source": s.source, "reason": s.reason} for s in report.truncated],
         "chunks_embedded": report.chunks_embedded,
+        "seconds_embedding": round(report.seconds_embedding, 2),
         "documents": len(index.documents),
         "chunks": index.chunk_count(),
         "seconds": round(time.perf_counter() - started, 2),
@@ -148,8 +150,9 @@ def _index(args) -> int:
         f"{len(report.removed)} removed, {summary['unchanged']} unchanged, "
         f"{report.chunks_embedded} chunks embedded."
     )
-    for skipped in report.skipped:
-        print(f"  skipped {skipped.source}: {skipped.reason}")
+    for kind, files in (("skipped", report.skipped), ("cut short", report.truncated)):
+        for file in files:
+            print(f"  {kind} {_one_line(file.source)}: {file.reason}")
     return 0
 
 
@@ -254,3 +257,8 @@ def _eval(args) -> int:
     if args.out:
         print(f"Wrote {', '.join(str(p) for p in written)}")
     return 0
+
+
+def _one_line(name: str) -> str:
+    """A file name as one printable line: newlines and other controls shown escaped."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in name)

@@ -1,6 +1,6 @@
 """One family of errors for problems the package detects; callers' mistakes stay ValueError etc."""
 
-__all__ = ["EmbedderMismatchError", "IndexFormatError", "RagError"]
+__all__ = ["EmbedderMismatchError", "ExtractionError", "IndexFormatError", "RagError"]
 
 
 class RagError(Exception):
@@ -13,3 +13,10 @@ class IndexFormatError(RagError):
 
 class EmbedderMismatchError(RagError):
     """An index was built with a different embedding model than the one asked for."""
+
+
+class ExtractionError(Exception):
+    """A file cannot be turned into text; the message is the one-line reason shown to the user.
+
+    Not a ``RagError``: it never reaches the caller, it becomes a skipped file in the report.
+    """

@@ -9,10 +9,9 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,12 +23,12 @@ from rag import _store
 from rag.chunk import Chunk, ChunkSettings, split_document
 from rag.errors import EmbedderMismatchError
 from rag.ingest import (
-    MAX_FILE_BYTES,
     Document,
-    ExtractionError,
+    IngestLimits,
     Skipped,
     discover_files,
-    extract_file,
+    extract_files,
+    file_sha256,
     mark_content,
 )
 from rag.retrieve import Hit, Lexicon, search
@@ -39,15 +38,18 @@ __all__ = ["Index", "SyncReport"]
 
 @dataclass
 class SyncReport:
-    """What one indexing run did; ``skipped`` gives every file left out and why."""
+    """What one indexing run did; ``skipped`` gives every file left out and why, ``truncated``
+    every file indexed only in part and why."""
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    truncated: list[Skipped] = field(default_factory=list)
     chunks_embedded: int = 0
     seconds: float = 0.0
+    seconds_embedding: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,15 +62,23 @@ class _Snapshot:
     faiss_index: faiss.Index
     lexicon: Lexicon
     chunk_counts: dict[str, int]
+    # source -> (file sha256, reason) of files that could not be read: unchanged, not read again
+    skipped: dict[str, tuple[str, str]]
 
     @classmethod
-    def create(cls, documents: dict[str, Document], chunks: list[Chunk], vectors: np.ndarray):
+    def create(
+        cls,
+        documents: dict[str, Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        skipped: dict[str, tuple[str, str]] | None = None,
+    ):
         flat = faiss.IndexFlatIP(vectors.shape[1])
         if len(vectors):
             flat.add(vectors)
         lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
         counts = Counter(c.source for c in chunks)
-        return cls(documents, chunks, vectors, flat, lexicon, dict(counts))
+        return cls(documents, chunks, vectors, flat, lexicon, dict(counts), skipped or {})
 
 
 class Index:
@@ -79,7 +89,7 @@ class Index:
         embedder: Embedder | None = None,
         path: str | Path | None = None,
         settings: ChunkSettings | None = None,
-        max_file_bytes: int = MAX_FILE_BYTES,
+        limits: IngestLimits | None = None,
     ):
         self.embedder = embedder or load_embedder()
         self.path = _index_folder(path)
@@ -89,7 +99,7 @@ class Index:
                 f"chunks of {self.settings.max_tokens} tokens would be truncated by "
                 f"{self.embedder.identity.name} (limit {self.embedder.max_tokens})"
             )
-        self.max_file_bytes = max_file_bytes
+        self.limits = limits or IngestLimits()
         empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
         self._snapshot = _Snapshot.create({}, [], empty)
         self._write_lock = threading.Lock()
@@ -130,7 +140,9 @@ class Index:
                 f"--model {embedder.identity.name}' into a new folder, or use the original model"
             )
         index = cls(embedder, path=path, settings=stored.settings)
-        index._snapshot = _Snapshot.create(stored.documents, stored.chunks, stored.vectors)
+        index._snapshot = _Snapshot.create(
+            stored.documents, stored.chunks, stored.vectors, stored.skipped
+        )
         return index
 
     # Reading ---------------------------------------------------------------------------------
@@ -178,7 +190,9 @@ class Index:
         """Bring the index in line with files and folders, re-embedding only what changed.
 
         Documents under ``paths`` whose files are gone are removed, as is any document whose file
-        no longer exists. A file that cannot be read keeps its previously indexed version.
+        no longer exists. Files are read in worker processes within ``self.limits``, so a file
+        that hangs or crashes a parser is skipped, not fatal. A file that cannot be read keeps its
+        previously indexed version, and is not read again until it changes.
         Saves atomically when the index has a path.
 
         Raises:
@@ -189,9 +203,10 @@ class Index:
         files, skipped = discover_files(roots)
         with self._write_lock:
             old = self._snapshot
-            documents, skipped = self._read_documents(files, roots, old, skipped, progress)
+            report = SyncReport(skipped=skipped)
+            documents, unreadable = self._read_documents(files, roots, old, report, progress)
             documents = {d.source: d for d in mark_content(documents)}
-            report, snapshot = self._rebuild(old, documents, skipped, progress)
+            snapshot = self._rebuild(old, documents, unreadable, report, progress)
             if self.path:
                 _store.write(self.path, self, snapshot)
             self._snapshot = snapshot
@@ -207,7 +222,8 @@ class Index:
         with self._write_lock:
             _store.write(self.path, self, self._snapshot)
 
-    def _read_documents(self, files, roots, old: _Snapshot, skipped, progress):
+    def _read_documents(self, files, roots, old: _Snapshot, report: SyncReport, progress):
+        """(documents as extracted, the unreadable files' fingerprints and reasons)."""
         found = {str(f) for f in files}
         keep = [
             s
@@ -215,44 +231,58 @@ class Index:
             if s not in found and not _is_under(s, roots) and Path(s).is_file()
         ]
         documents: list[Document] = []
-        from tqdm import tqdm
-
-        for source in tqdm(
-            [*map(str, files), *keep], desc="Reading", unit="file", disable=not progress
-        ):
+        unreadable: dict[str, tuple[str, str]] = {}
+        fingerprints: dict[str, str | None] = {}
+        for source in [*map(str, files), *keep]:
+            fingerprint = fingerprints[source] = file_sha256(source)
             previous = old.documents.get(source)
-            if previous and _unchanged(source, previous):
+            known = old.skipped.get(source)
+            if previous and fingerprint == previous.file_sha256:
                 documents.append(_as_extracted(previous))  # no need to parse the file again
-                continue
-            try:
-                fresh = extract_file(source, self.max_file_bytes)
-            except ExtractionError as exc:
-                skipped.append(Skipped(source, str(exc)))
+            elif known and fingerprint == known[0]:
+                unreadable[source] = known
+                report.skipped.append(Skipped(source, known[1]))
+                if previous:
+                    documents.append(_as_extracted(previous))
+        done = {d.source for d in documents} | set(unreadable)
+        to_read = [s for s in fingerprints if s not in done]
+        for result in extract_files(to_read, self.limits, progress):
+            previous = old.documents.get(result.source)
+            if result.document is None:
+                report.skipped.append(Skipped(result.source, result.note))
+                if fingerprints[result.source]:
+                    unreadable[result.source] = (fingerprints[result.source], result.note)
                 if previous:  # a file that turned unreadable keeps its indexed version
                     documents.append(_as_extracted(previous))
                 continue
-            documents.append(fresh)
-        return documents, skipped
+            if result.note:
+                report.truncated.append(Skipped(result.source, result.note))
+            documents.append(result.document)
+        return documents, unreadable
 
-    def _rebuild(self, old: _Snapshot, documents: dict[str, Document], skipped, progress):
-        report = SyncReport(skipped=skipped)
+    def _rebuild(self, old: _Snapshot, documents, unreadable, report: SyncReport, progress):
+        rows_of = defaultdict(list)
+        for row, chunk in enumerate(old.chunks):
+            rows_of[chunk.source].append(row)
         kept_rows: list[int] = []
         new_chunks: list[Chunk] = []
         for source, doc in documents.items():
             previous = old.documents.get(source)
             if previous and previous.content_sha256 == doc.content_sha256:
                 report.unchanged.append(source)
-                kept_rows.extend(i for i, c in enumerate(old.chunks) if c.source == source)
+                kept_rows.extend(rows_of[source])
                 continue
             (report.updated if previous else report.added).append(source)
             new_chunks.extend(self._split(doc))
         report.removed.extend(s for s in old.documents if s not in documents)
         texts = [_embedding_text(documents[c.source], c) for c in new_chunks]
+        started = time.perf_counter()
         new_vectors = self.embedder.embed(texts, progress=progress)
+        report.seconds_embedding = time.perf_counter() - started
         chunks = [old.chunks[i] for i in kept_rows] + new_chunks
         vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
         report.chunks_embedded = len(new_chunks)
-        return report, _Snapshot.create(documents, chunks, vectors)
+        return _Snapshot.create(documents, chunks, vectors, unreadable)
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""
@@ -283,17 +313,6 @@ def _embedding_text(document: Document, chunk: Chunk) -> str:
     if _is_titled(document) and not chunk.text.startswith(document.title):
         return f"{document.title}\n{chunk.text}"
     return chunk.text
-
-
-def _unchanged(source: str, previous: Document) -> bool:
-    digest = hashlib.sha256()
-    try:
-        with open(source, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return False
-    return digest.hexdigest() == previous.file_sha256
 
 
 def _as_extracted(document: Document) -> Document:

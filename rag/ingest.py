@@ -13,42 +13,74 @@ not markup residue).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from charset_normalizer import from_bytes
+from rag._decode import clean_text, decode_text
+from rag.errors import ExtractionError
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "MAX_WORD_CHARS",
     "SUPPORTED_SUFFIXES",
     "Document",
+    "Extraction",
     "ExtractionError",
+    "IngestLimits",
     "Skipped",
     "discover_files",
     "extract_file",
+    "extract_files",
+    "file_sha256",
     "mark_content",
 ]
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# A run of more characters than this without a space is not a word (base64, a minified script, a
+# hash list): it stays in the text but is never content, so it is never chunked or embedded.
+MAX_WORD_CHARS = 160
 # A line shared verbatim by this many documents is site furniture, not content.
 BOILERPLATE_MIN_DOCS = 3
-_RESIDUE = re.compile(r"mailto:|href=|target=|\"\s*>|<\s*/?\s*[a-z]+[^>]*>", re.IGNORECASE)
+# Bounded repetitions: a 3 MB line of "<a<a<a" must cost linear time, not quadratic.
+_RESIDUE = re.compile(
+    r"mailto:|href=|target=|\"\s*>|<\s*/?\s*[a-z][a-z0-9]{0,15}(?:\s[^<>]{0,300})?>",
+    re.IGNORECASE,
+)
+_LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_WORD_CHARS + 1},}}")
 _BULLET = re.compile(r"^\s*(?:[-*•–]|\d+[.)])(?:\s|$)")
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
-_WESTERN_PUNCTUATION = frozenset("\u00a0–—‘’‚“”„…•€£¥¢©®™°±·«»§¶×")
 
 
-class ExtractionError(Exception):
-    """A file cannot be turned into text; the message is the reason shown to the user."""
+@dataclass(frozen=True)
+class IngestLimits:
+    """What one file may cost to read; past a limit it is skipped or cut short, with the reason.
+
+    ``timeout_s`` and ``memory_mb`` hold for the worker process that reads the file
+    (``extract_files``); ``extract_file`` in the caller's process checks the others.
+    """
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_chars: int = 2_000_000  # about 1,000 pages
+    max_pdf_pages: int = 2_000
+    timeout_s: float = 60.0
+    memory_mb: int = 1024
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not isinstance(value, int | float) or value <= 0:
+                raise ValueError(f"IngestLimits.{name} must be a positive number, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not indexed, and why."""
+    """A file that was not indexed (or, in ``SyncReport.truncated``, only partly), and why."""
 
     source: str
     reason: str
@@ -75,11 +107,7 @@ class Document:
         """The 1-based page holding ``offset``, or None for formats without pages."""
         if not self.page_starts:
             return None
-        page = 0
-        for i, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = i
-        return page + 1
+        return max(1, bisect.bisect_right(self.page_starts, offset))
 
     @property
     def content_sha256(self) -> str:
@@ -89,56 +117,152 @@ class Document:
         return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """What reading one file gave: a document, or ``None`` and the reason it was skipped.
+
+    With a document, ``note`` says why it was cut short ("" when it was read whole).
+    """
+
+    source: str
+    document: Document | None
+    note: str = ""
+
+
 def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
-    """Expand files and folders (recursively) into supported files, sorted; report the rest.
+    """Expand files and folders (recursively) into supported regular files, sorted; report the
+    rest. Links to folders are not followed; links to files are followed only within the folder
+    given, so no link (or loop of links) leads the walk outside it.
 
     Raises:
         FileNotFoundError: a given path does not exist.
     """
-    found: list[Path] = []
+    found: set[Path] = set()
     skipped: list[Skipped] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {raw}")
-        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for candidate in candidates:
-            if any(part.startswith(".") for part in candidate.relative_to(path).parts):
-                continue  # hidden files and folders (.git, .DS_Store) are never documents
-            if candidate.suffix.lower() in SUPPORTED_SUFFIXES:
-                found.append(candidate.resolve())
+        if path.is_dir():
+            _walk(path, found, skipped)
+        else:
+            _consider(path, None, found, skipped)
+    return sorted(found), skipped
+
+
+def _walk(root: Path, found: set[Path], skipped: list[Skipped]) -> None:
+    inside = root.resolve()
+
+    def unreadable(error: OSError) -> None:
+        skipped.append(Skipped(_shown(error.filename), f"cannot list folder: {error.strerror}"))
+
+    for folder, folders, names in os.walk(root, onerror=unreadable):
+        kept = []
+        for name in sorted(folders):
+            if name.startswith("."):
+                continue  # hidden folders (.git) hold no documents
+            if os.path.islink(os.path.join(folder, name)):
+                reason = "link to a folder, not followed"
+                skipped.append(Skipped(_shown(os.path.join(folder, name)), reason))
             else:
-                skipped.append(
-                    Skipped(str(candidate), f"unsupported file type '{candidate.suffix}'")
-                )
-    return sorted(set(found)), skipped
+                kept.append(name)
+        folders[:] = kept
+        for name in sorted(names):
+            if not name.startswith("."):  # hidden files (.DS_Store) are never documents
+                _consider(Path(folder, name), inside, found, skipped)
 
 
-def extract_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
-    """Read one file into a ``Document`` (content not yet marked).
+def _consider(path: Path, inside: Path | None, found: set[Path], skipped: list[Skipped]) -> None:
+    """Add ``path`` to ``found``, or say in ``skipped`` why not."""
+    shown = _shown(path)
+    reason = None
+    if shown != str(path):
+        reason = "file name is not valid UTF-8: rename the file"
+    elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        reason = f"unsupported file type '{path.suffix}'"
+    else:
+        try:
+            real = path.resolve(strict=True)
+            mode = real.stat().st_mode
+        except (OSError, RuntimeError):
+            reason = "broken link, or a loop of links"
+        else:
+            if inside is not None and path.is_symlink() and not real.is_relative_to(inside):
+                reason = "link to a file outside the folder, not followed"
+            elif not stat.S_ISREG(mode):
+                reason = "not a regular file (a pipe, socket or device)"
+    if reason:
+        skipped.append(Skipped(shown, reason))
+    else:
+        found.add(real)
+
+
+def _shown(path: str | Path) -> str:
+    """The path as text that can be stored and printed (bytes that are not UTF-8 escaped)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def extract_file(path: str | Path, limits: IngestLimits | None = None) -> Document:
+    """Read one file into a ``Document`` (content not yet marked), in this process.
+
+    For files you trust; ``extract_files`` reads untrusted ones in worker processes with a time
+    and memory budget.
 
     Raises:
         ExtractionError: the file is too large, empty, binary, or cannot be parsed.
     """
+    return _extract(path, limits or IngestLimits())[0]
+
+
+def extract_files(
+    paths: list[str | Path], limits: IngestLimits | None = None, progress: bool = False
+) -> list[Extraction]:
+    """Read files in worker processes, in parallel; one per file, in the order given.
+
+    A file that crashes its worker, runs past ``limits.timeout_s`` or needs more than
+    ``limits.memory_mb`` is skipped with that reason; the others are read as usual.
+    """
+    from rag._workers import extract_isolated
+
+    return extract_isolated([str(p) for p in paths], limits or IngestLimits(), progress)
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """The sha256 of a regular file's bytes, or None when it cannot be read (or is a pipe)."""
+    digest = hashlib.sha256()
+    try:
+        with _open_regular(path) as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, ExtractionError):
+        return None
+    return digest.hexdigest()
+
+
+def _open_regular(path: str | Path):
+    """Open for reading without blocking on a pipe; only a regular file is accepted."""
+    handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise ExtractionError("not a regular file (a pipe, socket or device)")
+    return handle
+
+
+def _extract(path: str | Path, limits: IngestLimits) -> tuple[Document, str]:
+    """(document, why it was cut short or "")."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise ExtractionError(f"unsupported file type '{suffix}'")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ExtractionError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ExtractionError(f"cannot read file: {exc.strerror or exc}") from exc
-    sha = hashlib.sha256(data).hexdigest()
+    data = _read_bytes(path, limits.max_file_bytes)
+    notes = []
     if suffix == ".pdf":
         from rag._pdf import extract_pdf
 
-        text, page_starts, title = extract_pdf(data)
-        fmt = "pdf"
+        text, page_starts, title, note = extract_pdf(data, limits.max_pdf_pages, limits.max_chars)
+        fmt, notes = "pdf", [note]
     else:
-        raw = _decode(data)
+        raw = decode_text(data)
         page_starts = ()
         if suffix in (".html", ".htm"):
             from rag._html import extract_html
@@ -148,59 +272,38 @@ def extract_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
         else:
             text, title = raw, _markdown_title(raw) if suffix in (".md", ".markdown") else ""
             fmt = "markdown" if suffix in (".md", ".markdown") else "text"
+    text, note = clean_text(text, limits.max_chars)
+    title = clean_text(" ".join(title.split()), 300)[0]
     if not text.strip():
         raise ExtractionError("no text in file (empty, or a scanned PDF without a text layer)")
-    return Document(
+    if not _LONG_RUN.sub(" ", text).strip():
+        raise ExtractionError(
+            f"no readable text: only runs of over {MAX_WORD_CHARS} characters without a space"
+        )
+    document = Document(
         source=str(path.resolve()),
         format=fmt,
         text=text,
-        file_sha256=sha,
+        file_sha256=hashlib.sha256(data).hexdigest(),
         title=title,
         title_source="metadata" if title else "filename",
-        page_starts=page_starts,
+        page_starts=tuple(p for p in page_starts if p <= len(text)),
     )
+    return document, "; ".join(n for n in [*notes, note] if n)
 
 
-def _decode(data: bytes) -> str:
-    if not data.strip():
-        raise ExtractionError("file is empty")
-    head = data[:8192]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ExtractionError("binary content, not text (NUL bytes)")
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = _decode_legacy(data)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\t\f")
-    if controls > 0.05 * min(len(text), 8192):
-        raise ExtractionError("binary content, not text (control characters)")
-    return text
-
-
-def _decode_legacy(data: bytes) -> str:
-    """Windows-1252 (a superset of Latin-1's printable range) when it reads as Western text.
-
-    Detection alone guesses wrong on short Western text ("très" as cp1257 "trčs", "résumé" as
-    UTF-16 "狩獵淩"), so it is only asked when cp1252 gives symbols, controls or mostly non-ASCII.
-    """
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        text = ""
-    head = text[:65536]
-    extra = [ch for ch in head if ord(ch) > 127]
-    if (
-        head
-        and not any(ord(ch) < 32 and ch not in "\n\r\t\f" for ch in head)
-        and all(ch.isalpha() or ch in _WESTERN_PUNCTUATION for ch in extra)
-        and len(extra) <= 0.5 * sum(ch.isalpha() for ch in head)
-    ):
-        return text
-    match = from_bytes(data).best()
-    if match is None:
-        raise ExtractionError("binary content, not text (no text encoding fits)")
-    return str(match)
+        with _open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise ExtractionError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise ExtractionError(f"cannot read file: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise ExtractionError(f"file grew past the {max_bytes:,}-byte limit while being read")
+    return data
 
 
 def _markdown_title(text: str) -> str:
@@ -242,11 +345,24 @@ def _mark_one(doc: Document, boilerplate: set[str]) -> Document:
     content = [(s, e) for s, e in kept if _line_key(doc.text[s:e]) not in boilerplate]
     if sum(e - s for s, e in content) < 0.2 * sum(e - s for s, e in kept):
         content = kept
+    content = [piece for s, e in content for piece in _without_long_runs(doc.text, s, e)]
     spans = _merge_adjacent(doc.text, content, doc.page_starts)
     title, title_source = doc.title, doc.title_source
     if not title:
         title, title_source = _find_title(doc, spans)
     return replace(doc, content_spans=tuple(spans), title=title, title_source=title_source)
+
+
+def _without_long_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of ``text[start:end]`` between runs of over ``MAX_WORD_CHARS`` non-spaces."""
+    pieces = []
+    for run in _LONG_RUN.finditer(text, start, end):
+        if text[start : run.start()].strip():
+            pieces.append((start, run.start()))
+        start = run.end()
+    if text[start:end].strip():
+        pieces.append((start, end))
+    return pieces
 
 
 def _merge_adjacent(

@@ -13,6 +13,7 @@ import rag
 from embeddings import EmbedderIdentity
 from rag import _store
 from rag.chunk import ChunkSettings
+from rag.ingest import IngestLimits
 
 QUERIES = ["When does the harbour open?", "rye bread", "whale skeleton museum"]
 
@@ -92,7 +93,7 @@ def test_defaults(embedder):
     index = rag.Index(embedder)
     assert index.settings == ChunkSettings(max_tokens=254, overlap_sentences=1)
     assert index.path is None
-    assert index.max_file_bytes == 50 * 1024 * 1024
+    assert index.limits == IngestLimits(max_file_bytes=50 * 1024 * 1024)
     assert index.info() == {
         "path": None,
         "model": "all-MiniLM-L6-v2 (384 d, weights 53aa51172d14)",
@@ -384,7 +385,7 @@ def test_bad_files_never_abort_indexing(embedder, tmp_path):
     (folder / "huge.txt").write_text("word " * 2000)
     (folder / "sheet.xlsx").write_bytes(b"PK\x03\x04")
 
-    index = rag.Index(embedder, path=tmp_path / "index", max_file_bytes=5000)
+    index = rag.Index(embedder, path=tmp_path / "index", limits=IngestLimits(max_file_bytes=5000))
     report = index.sync([folder])
     assert report.added == [str((folder / "good.txt").resolve())]
     reasons = {Path(s.source).name: s.reason for s in report.skipped}

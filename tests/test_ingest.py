@@ -13,6 +13,7 @@ from rag.ingest import (
     SUPPORTED_SUFFIXES,
     Document,
     ExtractionError,
+    IngestLimits,
     discover_files,
     extract_file,
     mark_content,
@@ -282,8 +283,8 @@ def test_size_limit(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("word " * 1000)
     with pytest.raises(ExtractionError, match="5,000 bytes, over the 4,096-byte limit"):
-        extract_file(path, max_bytes=4096)
-    assert extract_file(path, max_bytes=5000).text.startswith("word word")
+        extract_file(path, IngestLimits(max_file_bytes=4096))
+    assert extract_file(path, IngestLimits(max_file_bytes=5000)).text.startswith("word word")
 
 
 def test_broken_pdf_garbage(tmp_path):
