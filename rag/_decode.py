@@ -21,6 +21,8 @@ _BOMS = (
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Above this share of control characters a "text" file is binary.
 MAX_CONTROL_SHARE = 0.05
+# Below this many bytes encoding detection is a guess: 2 random bytes "decode" as a CJK character.
+MIN_DETECTION_BYTES = 64
 
 
 def decode_text(data: bytes) -> str:
@@ -38,13 +40,10 @@ def decode_text(data: bytes) -> str:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
             raise ExtractionError(f"not valid {encoding} text: {exc.reason}") from exc
-    elif b"\x00" in data[:8192]:
+    elif data[:8192].count(0) > MAX_CONTROL_SHARE * len(data[:8192]):
         raise ExtractionError("binary content, not text (NUL bytes)")
     else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = _decode_legacy(data)
+        text = _decode_utf8(data) or _decode_legacy(data)
     controls = len(text) - len(_CONTROLS.sub("", text))
     if controls > MAX_CONTROL_SHARE * len(text):
         raise ExtractionError("binary content, not text (control characters)")
@@ -89,6 +88,22 @@ def _wide_encoding(data: bytes) -> str | None:
     return None
 
 
+def _decode_utf8(data: bytes) -> str | None:
+    """UTF-8, or UTF-8 with a few damaged bytes (each shown as U+FFFD), else None.
+
+    Damaged means at most one bad byte per ten good non-ASCII characters: legacy 8-bit text
+    ("café" in Latin-1) has no valid multi-byte sequences at all.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", "replace")
+    damaged = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    return text if good and damaged <= 0.1 * good else None
+
+
 def _decode_legacy(data: bytes) -> str:
     """Windows-1252 (a superset of Latin-1's printable range) when it reads as Western text.
 
@@ -108,6 +123,8 @@ def _decode_legacy(data: bytes) -> str:
         and len(extra) <= 0.5 * sum(ch.isalpha() for ch in head)
     ):
         return text
+    if len(data) < MIN_DETECTION_BYTES:
+        raise ExtractionError("binary content, not text (too short to tell its encoding)")
     match = from_bytes(data).best()
     if match is None:
         raise ExtractionError("binary content, not text (no text encoding fits)")

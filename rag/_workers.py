@@ -137,11 +137,11 @@ class _Worker:
         reply = json.loads(self.buffer)
         source, self.path, self.buffer = self.path, None, b""
         if "skip" in reply:
-            return Extraction(source, None, reply["skip"])
+            return Extraction(source, None, reply["skip"], reply["peak_mb"])
         fields = reply["document"]
         fields["page_starts"] = tuple(fields["page_starts"])
         fields["content_spans"] = tuple(map(tuple, fields["content_spans"]))
-        return Extraction(source, Document(**fields), reply["note"])
+        return Extraction(source, Document(**fields), reply["note"], reply["peak_mb"])
 
     def fail(self, reason: str) -> Extraction:
         source, self.path = self.path, None
@@ -191,6 +191,7 @@ def serve(limits_json: str) -> None:
             reply = {"skip": f"needs more than {limits.memory_mb:,} MB of memory to read"}
         except Exception as exc:  # noqa: BLE001 - any parser failure is this file's, not the run's
             reply = {"skip": f"the reader failed: {type(exc).__name__}: {_first_line(exc)}"}
+        reply["peak_mb"] = _peak_resident_mb()
         answers.write(json.dumps(reply) + "\n")
         answers.flush()
 
@@ -198,3 +199,15 @@ def serve(limits_json: str) -> None:
 def _first_line(exc: Exception) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0][:200] if lines else ""
+
+
+def _peak_resident_mb() -> float:
+    """This process's peak resident memory since it started its own program (Linux), else 0."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

@@ -122,11 +122,13 @@ class Extraction:
     """What reading one file gave: a document, or ``None`` and the reason it was skipped.
 
     With a document, ``note`` says why it was cut short ("" when it was read whole).
+    ``worker_peak_mb`` is the peak resident memory of the worker process that read it, so far.
     """
 
     source: str
     document: Document | None
     note: str = ""
+    worker_peak_mb: float = 0.0
 
 
 def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:

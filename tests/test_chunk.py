@@ -1,5 +1,8 @@
 """rag/chunk.py: sentence splitting and sentence-aligned chunks within the model's token limit."""
 
+import random
+import time
+
 import pytest
 from conftest import SAMPLE_CORPUS
 from fpdf import FPDF
@@ -190,3 +193,38 @@ def test_chunks_never_cross_a_pdf_page(tmp_path, embedder):
         assert document.page_at(chunk.start) == document.page_at(chunk.end - 1) == chunk.page
     assert chunks[0].text.endswith("eastern wall and")
     assert chunks[1].text.startswith("then moved on")
+
+
+# Hostile files ------------------------------------------------------------------------------
+
+
+def test_1_mb_line_without_a_sentence_end_is_chunked_in_seconds(tmp_path, embedder):
+    vocabulary = "harbour ferry cargo tide pier crane ship dock sail rope wharf anchor".split()
+    rng = random.Random(3)
+    text = " ".join(rng.choice(vocabulary) for _ in range(175_000))  # 1 MB, one line
+    path = tmp_path / "line.txt"
+    path.write_text(text)
+    (document,) = mark_content([extract_file(path)])
+    assert document.content_spans == ((0, len(text)),)
+
+    started = time.perf_counter()
+    chunks = split_document(document, embedder.count_tokens)
+    assert time.perf_counter() - started < 20  # about 2.5 s; the quadratic cutting took minutes
+    assert len(chunks) > 500
+    for chunk in chunks:
+        assert embedder.count_tokens(chunk.text) <= 254
+    assert " ".join(chunk.text for chunk in chunks) == text  # nothing lost, nothing repeated
+
+
+@pytest.mark.parametrize(
+    ("marks", "after", "sentences"),
+    [("!" * 1_000_000, " after", 1), ("?!" * 500_000, " after", 1), ("!" * 1_000_000, " After", 2)],
+    ids=["exclamation-marks", "question-exclamation", "then-a-capital"],
+)
+def test_long_runs_of_sentence_marks_split_in_linear_time(marks, after, sentences):
+    text = "Wait" + marks + after + "."
+    started = time.perf_counter()
+    spans = split_sentences(text)
+    assert time.perf_counter() - started < 2  # about 0.02 s; backtracking took hours
+    assert len(spans) == sentences
+    assert (spans[0][0], spans[-1][1]) == (0, len(text))
