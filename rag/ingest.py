@@ -376,7 +376,7 @@ def _merge_adjacent(
         if (
             spans
             and not text[spans[-1][1] : start].strip()
-            and not any(spans[-1][1] <= p <= start for p in page_starts)
+            and not _page_starts_between(page_starts, spans[-1][1], start)
         ):
             spans[-1][1] = end
         else:
@@ -389,6 +389,12 @@ def _merge_adjacent(
         if end > start:
             trimmed.append((start, end))
     return trimmed
+
+
+def _page_starts_between(page_starts: tuple[int, ...], start: int, end: int) -> bool:
+    """Whether a page begins in ``[start, end]`` (a binary search: PDFs have thousands)."""
+    i = bisect.bisect_left(page_starts, start)
+    return i < len(page_starts) and page_starts[i] <= end
 
 
 def _find_title(doc: Document, spans: list[tuple[int, int]]) -> tuple[str, str]:

@@ -177,3 +177,16 @@ def test_installed_console_script():
     assert result.stdout.startswith("usage: rag")
     for command in ("index", "ask", "search", "info"):
         assert command in result.stdout
+
+
+def test_index_prints_each_skipped_file_on_one_line(tmp_path, capsys):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The ferry leaves at noon.\n")
+    (folder / "two\nlines.pdf").write_bytes(b"not a pdf at all " * 10)
+    assert main(["index", str(folder), "--index", str(tmp_path / "index")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (skipped,) = [line for line in lines if line.startswith("  skipped ")]
+    assert skipped.endswith(
+        "two\\nlines.pdf: broken PDF: PdfStreamError: Stream has ended unexpectedly"
+    )

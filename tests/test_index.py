@@ -1,6 +1,7 @@
 """rag/index.py and rag/_store.py: sync, save and load, refusals, and incremental updates."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -404,3 +405,60 @@ def test_bad_files_never_abort_indexing(embedder, tmp_path):
     assert "10,000 bytes, over the 5,000-byte limit" in reasons["huge.txt"]
     assert reasons["sheet.xlsx"] == "unsupported file type '.xlsx'"
     assert len(rag.Index.load(tmp_path / "index", model=embedder).documents) == 1
+
+
+def test_unreadable_files_are_not_read_again_until_they_change(embedder, tmp_path, monkeypatch):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The ferry to Vardo leaves at noon.\n")
+    broken = folder / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not a pdf " * 20)
+    index = rag.Index(embedder, path=tmp_path / "index")
+    first = index.sync([folder])
+    reason = first.skipped[0].reason
+    assert [Path(s.source).name for s in first.skipped] == ["broken.pdf"]
+
+    read = []
+    real_extract_files = rag.index.extract_files
+
+    def recording(paths, *args, **kwargs):
+        read.extend(Path(p).name for p in paths)
+        return real_extract_files(paths, *args, **kwargs)
+
+    monkeypatch.setattr(rag.index, "extract_files", recording)
+    again = rag.Index.load(tmp_path / "index", model=embedder).sync([folder])
+    assert read == []  # neither the unchanged good file nor the unchanged broken one
+    assert [(Path(s.source).name, s.reason) for s in again.skipped] == [("broken.pdf", reason)]
+
+    broken.write_bytes(_pdf_bytes("The ferry to Hammerfest leaves at dawn."))
+    fixed = index.sync([folder])
+    assert read == ["broken.pdf"] and fixed.skipped == []
+    assert fixed.added == [str(broken.resolve())]
+
+
+def test_hostile_files_cost_one_skip_each(embedder, tmp_path):
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The lighthouse keeper of Vardo is Ingrid Solberg.\n")
+    (folder / "nested.html").write_text("<div>" * 20_000 + "deep text" + "</div>" * 20_000)
+    pdf = _pdf_bytes("Some words on a page.")
+    (folder / "filter.pdf").write_bytes(pdf.replace(b"/FlateDecode", b"/FlatmDecode"))
+    (folder / "line\nbreak.txt").write_text("A name with a newline in it, and a sentence.")
+    bad_name = os.fsencode(folder) + b"/latin-\xe9.txt"
+    with open(bad_name, "wb") as handle:
+        handle.write(b"A file name in Latin-1.")
+    os.mkfifo(folder / "pipe.txt")
+
+    index = rag.Index(embedder, path=tmp_path / "index")
+    report = index.sync([folder])
+    reasons = {s.source.rsplit("/", 1)[-1]: s.reason for s in report.skipped}
+    assert reasons == {
+        "filter.pdf": "broken PDF: NotImplementedError: Unsupported filter /FlatmDecode",
+        "latin-\\xe9.txt": "file name is not valid UTF-8: rename the file",
+        "pipe.txt": "not a regular file (a pipe, socket or device)",
+    }
+    names = sorted(Path(s).name for s in report.added)
+    assert names == ["good.txt", "line\nbreak.txt", "nested.html"]
+    loaded = rag.Index.load(tmp_path / "index", model=embedder)
+    assert loaded.document(str((folder / "nested.html").resolve())).text == "deep text"
+    assert loaded.search("Who keeps the lighthouse of Vardo?", k=1)[0].source.endswith("good.txt")
