@@ -18,7 +18,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# C0 and C1 controls but tab, line feed, form feed and carriage return (U+009B is a terminal's CSI).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# What counts towards "binary": C1 codes are rare in text but too few to tell binary by.
+_C0_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Above this share of control characters a "text" file is binary.
 MAX_CONTROL_SHARE = 0.05
 # Below this many bytes encoding detection is a guess: 2 random bytes "decode" as a CJK character.
@@ -44,7 +47,7 @@ def decode_text(data: bytes) -> str:
         raise ExtractionError("binary content, not text (NUL bytes)")
     else:
         text = _decode_utf8(data) or _decode_legacy(data)
-    controls = len(text) - len(_CONTROLS.sub("", text))
+    controls = len(text) - len(_C0_CONTROLS.sub("", text))
     if controls > MAX_CONTROL_SHARE * len(text):
         raise ExtractionError("binary content, not text (control characters)")
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -300,7 +300,9 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
             size = os.fstat(handle.fileno()).st_size
             if size > max_bytes:
                 raise ExtractionError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-            data = handle.read(max_bytes + 1)
+            data = handle.read(size + 1)  # not max_bytes: that would reserve 50 MB per file
+            if len(data) > size:  # it is growing as we read
+                data += handle.read(max_bytes + 1 - len(data))
     except OSError as exc:
         raise ExtractionError(f"cannot read file: {exc.strerror or exc}") from exc
     if len(data) > max_bytes:
