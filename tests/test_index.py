@@ -366,9 +366,8 @@ def test_file_turned_unreadable_keeps_its_indexed_version(saved, corpus):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
 
     report = saved.sync([corpus])
-    assert [(s.source, s.reason) for s in report.skipped] == [
-        (source, "binary content, not text (NUL bytes)")
-    ]
+    assert [s.source for s in report.skipped] == [source]
+    assert report.skipped[0].reason.startswith("binary content, not text")
     assert report.removed == report.updated == [] and report.chunks_embedded == 0
     assert saved.document(source) == previous
     assert saved.search("When does the harbour open?", k=1)[0].source == source
