@@ -71,6 +71,7 @@ def main() -> int:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    os.environ["RAG_CACHE_DIR"] = str(work / "cache")  # embed for real, not from an earlier run
     started = time.perf_counter()
     facts = make_good_files(folder / "good")
     bad = make_bad_files(folder / "bad", work / "outside", args.files, random.Random(args.seed))
@@ -374,6 +375,7 @@ def fuzz_folder(folder: Path, index_path: Path, facts: dict[str, tuple[str, str]
     model_mb = _peak_rss_mb()
     try:
         reading, chunks, worker_mb = _read_and_chunk(index, folder)
+        reading_mb = _peak_rss_mb()
         report = index.sync([folder], progress=False)
     except Exception:  # noqa: BLE001 - a crash is what this harness counts
         print("CRASH:\n" + traceback.format_exc())
@@ -391,17 +393,18 @@ def fuzz_folder(folder: Path, index_path: Path, facts: dict[str, tuple[str, str]
     changed = again.added + again.updated + again.removed
     print(
         f"\nReading and chunking (no embedding): {reading:.1f} s wall, {chunks} chunks; peak "
-        f"resident memory: this process {rss:.0f} MB of which the model {model_mb:.0f} MB, "
-        f"largest worker {worker_mb:.0f} MB.\n"
+        f"resident memory: this process {reading_mb:.0f} MB of which the model "
+        f"{model_mb:.0f} MB, largest worker {worker_mb:.0f} MB.\n"
         f"Sync with embedding: {report.seconds:.1f} s wall, of it embedding "
-        f"{report.seconds_embedding:.1f} s ({report.chunks_embedded} chunks).\n"
+        f"{report.seconds_embedding:.1f} s ({report.chunks_embedded} chunks); peak resident "
+        f"memory of this process {rss:.0f} MB.\n"
         f"Second sync (nothing changed): {resync:.1f} s, {len(changed)} changed.\n"
         f"Crashes: 0. Good documents lost: {len(lost)}, unanswerable: {len(wrong)}. "
         f"Indexed with insane text: {len(insane)}. From outside the folder: {len(leaked)}."
     )
     for problem in [*lost, *wrong, *insane, *leaked]:
         print(f"  {problem}")
-    within = reading <= MAX_WALL_S and rss - model_mb + worker_mb <= MAX_RSS_MB
+    within = reading <= MAX_WALL_S and reading_mb - model_mb + worker_mb <= MAX_RSS_MB
     failed = bool(lost or wrong or insane or leaked or changed) or not within
     failed |= resync > MAX_RESYNC_S
     print("\nBar met." if not failed else "\nBar NOT met.")
