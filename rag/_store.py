@@ -6,10 +6,14 @@ swaps the manifest with one ``os.replace``: a crash at any moment leaves a compl
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import sqlite3
+import sys
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,11 +23,14 @@ import numpy as np
 
 from embeddings import EmbedderIdentity
 from rag.chunk import Chunk, ChunkSettings
-from rag.errors import IndexFormatError
+from rag.errors import IndexFormatError, IndexLockedError
 from rag.ingest import Document
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+LOCK = ".writer.lock"
+# A second writer waits this long for the first before giving up with a clear error.
+LOCK_WAIT_S = 600.0
 PACKAGE_VERSION = "0.1.0"
 
 
@@ -35,14 +42,59 @@ class StoredIndex:
     chunks: list[Chunk]
     vectors: np.ndarray
     skipped: dict[str, tuple[str, str]]  # source -> (file sha256, reason)
+    generation: str
 
 
 def exists(path: str | Path) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
-def write(path: Path, index, snapshot) -> None:
-    """Write the snapshot's files, then swap the manifest in; remove files no manifest names."""
+@contextlib.contextmanager
+def writer_lock(path: Path, progress: bool = False, wait_s: float = LOCK_WAIT_S):
+    """Hold the index folder's writer lock (one writer at a time across processes).
+
+    Readers never take it: they read whole generations named by the manifest. The lock is an
+    ``flock`` on a file in the folder, so it is released when its process ends, however it ends.
+
+    Raises:
+        IndexLockedError: another process held it for ``wait_s`` seconds.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / LOCK, "a") as handle:
+        deadline = time.monotonic() + wait_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"another process has been writing to the index at {path} for over "
+                        f"{wait_s:g} s: wait for it to finish, then run this again"
+                    ) from None
+                if progress and not told:
+                    print(f"Waiting for another process writing to {path}…", file=sys.stderr)
+                    told = True
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def generation(path: str | Path) -> str | None:
+    """The generation the manifest names now, or None without a readable manifest."""
+    try:
+        return json.loads((Path(path) / MANIFEST).read_text("utf-8"))["files"]["store"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write(path: Path, index, snapshot) -> str:
+    """Write the snapshot's files, then swap the manifest in; remove files no manifest names.
+
+    Call it holding ``writer_lock``. Returns the new generation."""
     path.mkdir(parents=True, exist_ok=True)
     generation = uuid.uuid4().hex[:12]
     files = {"store": f"store-{generation}.sqlite", "vectors": f"vectors-{generation}.faiss"}
@@ -57,12 +109,16 @@ def write(path: Path, index, snapshot) -> None:
         "files": files,
         "sha256": {name: _sha256(path / file_name) for name, file_name in files.items()},
     }
-    _write_bytes(path / (MANIFEST + ".tmp"), json.dumps(manifest, indent=2).encode())
-    os.replace(path / (MANIFEST + ".tmp"), path / MANIFEST)
+    temporary = path / f"{MANIFEST}.{generation}.tmp"
+    _write_bytes(temporary, json.dumps(manifest, indent=2).encode())
+    os.replace(temporary, path / MANIFEST)
     _fsync_dir(path)
     for stale in path.iterdir():
-        if stale.name.startswith(("store-", "vectors-")) and stale.name not in files.values():
+        if stale.name.startswith(("store-", "vectors-", MANIFEST + ".")) and stale.name not in (
+            files.values()
+        ):
             stale.unlink(missing_ok=True)
+    return files["store"]
 
 
 def read(path: str | Path) -> StoredIndex:
@@ -98,7 +154,9 @@ def read(path: str | Path) -> StoredIndex:
         len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)
     ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
-    return StoredIndex(identity, settings, documents, chunks, vectors, skipped)
+    return StoredIndex(
+        identity, settings, documents, chunks, vectors, skipped, manifest["files"]["store"]
+    )
 
 
 def _read_manifest(path: Path) -> dict:

@@ -1,6 +1,12 @@
 """One family of errors for problems the package detects; callers' mistakes stay ValueError etc."""
 
-__all__ = ["EmbedderMismatchError", "ExtractionError", "IndexFormatError", "RagError"]
+__all__ = [
+    "EmbedderMismatchError",
+    "ExtractionError",
+    "IndexFormatError",
+    "IndexLockedError",
+    "RagError",
+]
 
 
 class RagError(Exception):
@@ -9,6 +15,10 @@ class RagError(Exception):
 
 class IndexFormatError(RagError):
     """An index folder is missing, damaged, or written by an incompatible version."""
+
+
+class IndexLockedError(RagError):
+    """Another process kept writing to the index folder for longer than a writer waits."""
 
 
 class EmbedderMismatchError(RagError):

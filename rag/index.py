@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
@@ -103,6 +104,7 @@ class Index:
         empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
         self._snapshot = _Snapshot.create({}, [], empty)
         self._write_lock = threading.Lock()
+        self._generation: str | None = None  # the saved generation the snapshot matches
 
     @classmethod
     def build(
@@ -133,17 +135,24 @@ class Index:
             embedder = load_embedder(model or stored.identity.name)
         else:
             embedder = model
-        if embedder.identity != stored.identity:
-            raise EmbedderMismatchError(
-                f"index at {path} was built with {stored.identity.describe()}, asked to use "
-                f"{embedder.identity.describe()}: rebuild with 'rag index ... --index {path} "
-                f"--model {embedder.identity.name}' into a new folder, or use the original model"
-            )
         index = cls(embedder, path=path, settings=stored.settings)
-        index._snapshot = _Snapshot.create(
+        index._adopt(stored)
+        return index
+
+    def _adopt(self, stored: _store.StoredIndex) -> None:
+        """Take a saved state as the current one."""
+        if self.embedder.identity != stored.identity:
+            raise EmbedderMismatchError(
+                f"index at {self.path} was built with {stored.identity.describe()}, asked to use "
+                f"{self.embedder.identity.describe()}: rebuild with 'rag index ... --index "
+                f"{self.path} --model {self.embedder.identity.name}' into a new folder, or use "
+                "the original model"
+            )
+        self.settings = stored.settings
+        self._snapshot = _Snapshot.create(
             stored.documents, stored.chunks, stored.vectors, stored.skipped
         )
-        return index
+        self._generation = stored.generation
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -201,14 +210,15 @@ class Index:
         started = time.perf_counter()
         roots = [Path(p).expanduser().resolve() for p in paths]
         files, skipped = discover_files(roots)
-        with self._write_lock:
+        with self._write_lock, self._folder_lock(progress):
+            self._catch_up()
             old = self._snapshot
             report = SyncReport(skipped=skipped)
             documents, unreadable = self._read_documents(files, roots, old, report, progress)
             documents = {d.source: d for d in mark_content(documents)}
             snapshot = self._rebuild(old, documents, unreadable, report, progress)
             if self.path:
-                _store.write(self.path, self, snapshot)
+                self._generation = _store.write(self.path, self, snapshot)
             self._snapshot = snapshot
         report.seconds = time.perf_counter() - started
         return report
@@ -219,8 +229,18 @@ class Index:
             self.path = _index_folder(path)
         if not self.path:
             raise ValueError("no path to save to: pass one, or build with path=...")
-        with self._write_lock:
-            _store.write(self.path, self, self._snapshot)
+        with self._write_lock, self._folder_lock(progress=False):
+            self._generation = _store.write(self.path, self, self._snapshot)
+
+    def _folder_lock(self, progress: bool):
+        """The index folder's writer lock across processes (nothing to lock without a path)."""
+        return _store.writer_lock(self.path, progress) if self.path else contextlib.nullcontext()
+
+    def _catch_up(self) -> None:
+        """Load what another process saved since this one last read or wrote the folder, so
+        its work is built on, never overwritten. Call holding the folder lock."""
+        if self.path and _store.generation(self.path) not in (None, self._generation):
+            self._adopt(_store.read(self.path))
 
     def _read_documents(self, files, roots, old: _Snapshot, report: SyncReport, progress):
         """(documents as extracted, the unreadable files' fingerprints and reasons)."""

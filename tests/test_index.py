@@ -3,6 +3,9 @@
 import json
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +187,11 @@ def test_save_to_another_folder(saved, embedder, tmp_path):
     assert _results(rag.Index.load(tmp_path / "copy", model=embedder)) == _results(saved)
 
 
+def _data_files(path: Path) -> list[str]:
+    """The index folder's files but the writer lock, sorted."""
+    return sorted(p.name for p in path.iterdir() if p.name != _store.LOCK)
+
+
 def _crash_on_manifest_swap(monkeypatch):
     def crash(*args, **kwargs):
         raise OSError("simulated crash")
@@ -213,7 +221,7 @@ def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path,
         crash(patch)
         with pytest.raises(OSError, match="simulated crash"):
             saved.sync([corpus])
-    assert len(list(path.iterdir())) > 3  # the crash left stray files behind
+    assert len(_data_files(path)) > 3  # the crash left stray files behind
 
     loaded = rag.Index.load(path, model=embedder)
     assert loaded.documents == before_documents
@@ -225,7 +233,7 @@ def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path,
         "lighthouse.txt",
         "harbour.txt",
     ]
-    names = sorted(p.name for p in path.iterdir())
+    names = _data_files(path)
     assert len(names) == 3 and names[0] == "manifest.json"
     assert re.fullmatch(r"store-\w+\.sqlite", names[1])
     assert re.fullmatch(r"vectors-\w+\.faiss", names[2])
@@ -461,3 +469,60 @@ def test_hostile_files_cost_one_skip_each(embedder, tmp_path):
     loaded = rag.Index.load(tmp_path / "index", model=embedder)
     assert loaded.document(str((folder / "nested.html").resolve())).text == "deep text"
     assert loaded.search("Who keeps the lighthouse of Vardo?", k=1)[0].source.endswith("good.txt")
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    """Three `rag index` processes add one file each to the same new index at the same time."""
+    script = Path(sys.executable).parent / "rag"
+    index_path = tmp_path / "shared-index"
+    files = []
+    facts = [("ferry", "leaves at noon"), ("bakery", "opens at six"), ("pier", "is long")]
+    for name, fact in facts:
+        path = tmp_path / f"{name}.txt"
+        path.write_text(f"The {name} {fact}.\n")
+        files.append(path)
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_CACHE_DIR": str(tmp_path / "cache")}
+    writers = [
+        subprocess.Popen(
+            [str(script), "index", str(path), "--index", str(index_path)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in files
+    ]
+    outputs = [writer.communicate(timeout=300) for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0, 0], outputs
+    loaded = rag.Index.load(index_path)
+    assert sorted(Path(d.source).name for d in loaded.documents) == [
+        "bakery.txt",
+        "ferry.txt",
+        "pier.txt",
+    ]
+    assert sorted(p.name for p in index_path.glob("store-*")) == [
+        json.loads((index_path / "manifest.json").read_text())["files"]["store"]
+    ]
+
+
+def test_a_writer_waits_for_the_lock_and_builds_on_the_other_writers_work(
+    embedder, corpus, tmp_path
+):
+    path = tmp_path / "index"
+    first = rag.Index(embedder, path=path)
+    first.sync([corpus / "harbour.txt"])
+    second = rag.Index.load(path, model=embedder)
+    third = rag.Index(embedder, path=path)  # made before any save: it knows nothing yet
+    first.sync([corpus / "harbour.txt", corpus / "bakery.md"])
+    second.sync([corpus / "museum.html"])  # must not drop bakery.md, saved after it loaded
+    third.sync([])
+    names = sorted(Path(d.source).name for d in rag.Index.load(path, model=embedder).documents)
+    assert names == ["bakery.md", "harbour.txt", "museum.html"]
+    assert sorted(Path(d.source).name for d in third.documents) == names
+
+    with _store.writer_lock(path):
+        started = time.perf_counter()
+        refused = pytest.raises(rag.RagError, match="another process has been writing to the index")
+        with refused, _store.writer_lock(path, wait_s=0.3):
+            pass
+        assert time.perf_counter() - started >= 0.3
