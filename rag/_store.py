@@ -42,6 +42,7 @@ class StoredIndex:
     chunks: list[Chunk]
     vectors: np.ndarray
     skipped: dict[str, tuple[str, str]]  # source -> (file sha256, reason)
+    stats: dict[str, tuple[int, int, str]]  # source -> (size, mtime in ns, sha256) when seen
     generation: str
 
 
@@ -148,14 +149,14 @@ def read(path: str | Path) -> StoredIndex:
             raise IndexFormatError(
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
-    documents, chunks, skipped = _read_sqlite(files["store"])
+    documents, chunks, skipped, stats = _read_sqlite(files["store"])
     vectors = _read_vectors(files["vectors"], identity.dim)
     if not (
         len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)
     ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
     return StoredIndex(
-        identity, settings, documents, chunks, vectors, skipped, manifest["files"]["store"]
+        identity, settings, documents, chunks, vectors, skipped, stats, manifest["files"]["store"]
     )
 
 
@@ -198,6 +199,7 @@ CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, file_sh
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, source TEXT, start INTEGER, end INTEGER,
     page INTEGER, text TEXT);
 CREATE TABLE skipped (source TEXT PRIMARY KEY, file_sha256 TEXT, reason TEXT);
+CREATE TABLE files (source TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, file_sha256 TEXT);
 """
 
 
@@ -230,6 +232,10 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
             "INSERT INTO skipped VALUES (?, ?, ?)",
             [(source, sha, reason) for source, (sha, reason) in snapshot.skipped.items()],
         )
+        db.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?)",
+            [(source, *stat) for source, stat in snapshot.stats.items()],
+        )
         db.commit()
     finally:
         db.close()
@@ -237,7 +243,7 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
         os.fsync(handle.fileno())
 
 
-def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dict]:
+def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dict, dict]:
     try:
         db = sqlite3.connect(f"file:{file_path}?mode=ro", uri=True)
         try:
@@ -261,14 +267,19 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dic
                 )
             ]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-            skipped = {}
+            skipped, stats = {}, {}
             if "skipped" in tables:  # indexes written before it was kept have none
                 skipped = {s: (sha, r) for s, sha, r in db.execute("SELECT * FROM skipped")}
+            if "files" in tables:  # the same: their files are hashed once on the next sync
+                stats = {
+                    s: (size, mtime, sha)
+                    for s, size, mtime, sha in db.execute("SELECT * FROM files")
+                }
         finally:
             db.close()
     except (sqlite3.Error, ValueError, TypeError) as exc:
         raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
-    return documents, chunks, skipped
+    return documents, chunks, skipped, stats
 
 
 def _write_bytes(file_path: Path, data: bytes) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import threading
 import time
 from collections import Counter, defaultdict
@@ -65,6 +66,8 @@ class _Snapshot:
     chunk_counts: dict[str, int]
     # source -> (file sha256, reason) of files that could not be read: unchanged, not read again
     skipped: dict[str, tuple[str, str]]
+    # source -> (size, mtime in ns, sha256) as last seen: same size and time, same content
+    stats: dict[str, tuple[int, int, str]]
 
     @classmethod
     def create(
@@ -73,13 +76,16 @@ class _Snapshot:
         chunks: list[Chunk],
         vectors: np.ndarray,
         skipped: dict[str, tuple[str, str]] | None = None,
+        stats: dict[str, tuple[int, int, str]] | None = None,
     ):
         flat = faiss.IndexFlatIP(vectors.shape[1])
         if len(vectors):
             flat.add(vectors)
         lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
         counts = Counter(c.source for c in chunks)
-        return cls(documents, chunks, vectors, flat, lexicon, dict(counts), skipped or {})
+        return cls(
+            documents, chunks, vectors, flat, lexicon, dict(counts), skipped or {}, stats or {}
+        )
 
 
 class Index:
@@ -150,7 +156,7 @@ class Index:
             )
         self.settings = stored.settings
         self._snapshot = _Snapshot.create(
-            stored.documents, stored.chunks, stored.vectors, stored.skipped
+            stored.documents, stored.chunks, stored.vectors, stored.skipped, stored.stats
         )
         self._generation = stored.generation
 
@@ -214,9 +220,9 @@ class Index:
             self._catch_up()
             old = self._snapshot
             report = SyncReport(skipped=skipped)
-            documents, unreadable = self._read_documents(files, roots, old, report, progress)
+            documents, unreadable, stats = self._read_documents(files, roots, old, report, progress)
             documents = {d.source: d for d in mark_content(documents)}
-            snapshot = self._rebuild(old, documents, unreadable, report, progress)
+            snapshot = self._rebuild(old, documents, (unreadable, stats), report, progress)
             if self.path:
                 self._generation = _store.write(self.path, self, snapshot)
             self._snapshot = snapshot
@@ -253,8 +259,9 @@ class Index:
         documents: list[Document] = []
         unreadable: dict[str, tuple[str, str]] = {}
         fingerprints: dict[str, str | None] = {}
+        stats: dict[str, tuple[int, int, str]] = {}
         for source in [*map(str, files), *keep]:
-            fingerprint = fingerprints[source] = file_sha256(source)
+            fingerprint = fingerprints[source] = _fingerprint(source, old.stats, stats)
             previous = old.documents.get(source)
             known = old.skipped.get(source)
             if previous and fingerprint == previous.file_sha256:
@@ -278,9 +285,9 @@ class Index:
             if result.note:
                 report.truncated.append(Skipped(result.source, result.note))
             documents.append(result.document)
-        return documents, unreadable
+        return documents, unreadable, stats
 
-    def _rebuild(self, old: _Snapshot, documents, unreadable, report: SyncReport, progress):
+    def _rebuild(self, old: _Snapshot, documents, files_seen, report: SyncReport, progress):
         rows_of = defaultdict(list)
         for row, chunk in enumerate(old.chunks):
             rows_of[chunk.source].append(row)
@@ -302,7 +309,7 @@ class Index:
         chunks = [old.chunks[i] for i in kept_rows] + new_chunks
         vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
         report.chunks_embedded = len(new_chunks)
-        return _Snapshot.create(documents, chunks, vectors, unreadable)
+        return _Snapshot.create(documents, chunks, vectors, *files_seen)
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""
@@ -333,6 +340,23 @@ def _embedding_text(document: Document, chunk: Chunk) -> str:
     if _is_titled(document) and not chunk.text.startswith(document.title):
         return f"{document.title}\n{chunk.text}"
     return chunk.text
+
+
+def _fingerprint(source: str, known: dict, seen: dict) -> str | None:
+    """The file's sha256: as last seen when its size and modification time are unchanged (the
+    file is not read), else read and hashed; None when it cannot be read. Records it in
+    ``seen``."""
+    try:
+        stat = os.stat(source)
+    except OSError:
+        return None
+    size_and_time = (stat.st_size, stat.st_mtime_ns)
+    previous = known.get(source)
+    unchanged = previous and tuple(previous[:2]) == size_and_time
+    sha = previous[2] if unchanged else file_sha256(source)
+    if sha is not None:
+        seen[source] = (*size_and_time, sha)
+    return sha
 
 
 def _as_extracted(document: Document) -> Document:

@@ -526,3 +526,23 @@ def test_a_writer_waits_for_the_lock_and_builds_on_the_other_writers_work(
         with refused, _store.writer_lock(path, wait_s=0.3):
             pass
         assert time.perf_counter() - started >= 0.3
+
+
+def test_unchanged_files_are_not_read_by_a_sync(saved, corpus, monkeypatch):
+    hashed = []
+    real_sha256 = rag.index.file_sha256
+
+    def recording(path):
+        hashed.append(Path(path).name)
+        return real_sha256(path)
+
+    monkeypatch.setattr(rag.index, "file_sha256", recording)
+    reloaded = rag.Index.load(saved.path, model=saved.embedder)
+    assert len(reloaded.sync([corpus]).unchanged) == 3 and hashed == []
+
+    harbour = corpus / "harbour.txt"
+    os.utime(harbour, ns=(harbour.stat().st_atime_ns, harbour.stat().st_mtime_ns + 10**9))
+    report = reloaded.sync([corpus])  # touched: hashed, found unchanged, not re-embedded
+    assert hashed == ["harbour.txt"] and report.chunks_embedded == 0
+    reloaded.sync([corpus])
+    assert hashed == ["harbour.txt"]  # the new modification time was remembered
