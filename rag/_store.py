@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import time
@@ -25,6 +26,7 @@ from embeddings import EmbedderIdentity
 from rag.chunk import Chunk, ChunkSettings
 from rag.errors import IndexFormatError, IndexLockedError
 from rag.ingest import Document
+from rag.retrieve import Lexicon
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -44,6 +46,8 @@ class StoredIndex:
     skipped: dict[str, tuple[str, str]]  # source -> (file sha256, reason)
     stats: dict[str, tuple[int, int, str]]  # source -> (size, mtime in ns, sha256) when seen
     generation: str
+    faiss_index: faiss.Index
+    lexicon: Lexicon | None  # None for an index saved before BM25 was kept: rebuilt on load
 
 
 def exists(path: str | Path) -> bool:
@@ -101,6 +105,13 @@ def write(path: Path, index, snapshot) -> str:
     files = {"store": f"store-{generation}.sqlite", "vectors": f"vectors-{generation}.faiss"}
     _write_sqlite(path / files["store"], snapshot)
     _write_bytes(path / files["vectors"], faiss.serialize_index(snapshot.faiss_index).tobytes())
+    if snapshot.lexicon.size:
+        files["bm25"] = f"bm25-{generation}"
+        snapshot.lexicon.save(path / files["bm25"])
+        for written in (path / files["bm25"]).iterdir():
+            with written.open("rb+") as handle:
+                os.fsync(handle.fileno())
+        _fsync_dir(path / files["bm25"])
     manifest = {
         "format_version": FORMAT_VERSION,
         "package_version": PACKAGE_VERSION,
@@ -115,9 +126,11 @@ def write(path: Path, index, snapshot) -> str:
     os.replace(temporary, path / MANIFEST)
     _fsync_dir(path)
     for stale in path.iterdir():
-        if stale.name.startswith(("store-", "vectors-", MANIFEST + ".")) and stale.name not in (
-            files.values()
-        ):
+        if stale.name in files.values():
+            continue
+        if stale.name.startswith("bm25-") and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        elif stale.name.startswith(("store-", "vectors-", MANIFEST + ".")):
             stale.unlink(missing_ok=True)
     return files["store"]
 
@@ -134,7 +147,8 @@ def read(path: str | Path) -> StoredIndex:
         identity = EmbedderIdentity(**manifest["embedder"])
         settings = ChunkSettings(**manifest["chunk_settings"])
         # Names only: a manifest cannot point outside its folder.
-        files = {name: path / Path(manifest["files"][name]).name for name in ("store", "vectors")}
+        names = [n for n in ("store", "vectors", "bm25") if n in manifest["files"]]
+        files = {name: path / Path(manifest["files"][name]).name for name in names}
         checksums = {name: str(manifest["sha256"][name]) for name in files}
         counts = {name: int(manifest["counts"][name]) for name in ("documents", "chunks")}
     except (KeyError, TypeError, ValueError) as exc:
@@ -143,20 +157,35 @@ def read(path: str | Path) -> StoredIndex:
             "rebuild the index"
         ) from exc
     for name, file_path in files.items():
-        if not file_path.is_file():
+        if not file_path.exists():
             raise IndexFormatError(f"index file {file_path} is missing: rebuild the index")
         if _sha256(file_path) != checksums[name]:
             raise IndexFormatError(
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
     documents, chunks, skipped, stats = _read_sqlite(files["store"])
-    vectors = _read_vectors(files["vectors"], identity.dim)
+    faiss_index, vectors = _read_vectors(files["vectors"], identity.dim)
+    lexicon = None
+    if "bm25" in files:
+        try:
+            lexicon = Lexicon.load(files["bm25"], len(chunks))
+        except ValueError as exc:
+            raise IndexFormatError(f"index file {files['bm25']} is unreadable: {exc}") from exc
     if not (
         len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)
     ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
     return StoredIndex(
-        identity, settings, documents, chunks, vectors, skipped, stats, manifest["files"]["store"]
+        identity,
+        settings,
+        documents,
+        chunks,
+        vectors,
+        skipped,
+        stats,
+        manifest["files"]["store"],
+        faiss_index,
+        lexicon,
     )
 
 
@@ -179,18 +208,20 @@ def _read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _read_vectors(file_path: Path, dim: int) -> np.ndarray:
+def _read_vectors(file_path: Path, dim: int) -> tuple[faiss.Index, np.ndarray]:
+    """The saved FAISS index as it was built (flat or HNSW), and its vectors."""
     try:
-        flat = faiss.deserialize_index(np.fromfile(file_path, dtype=np.uint8))
+        index = faiss.deserialize_index(np.fromfile(file_path, dtype=np.uint8))
     except RuntimeError as exc:
         raise IndexFormatError(f"index file {file_path} is not a FAISS index: {exc}") from exc
-    if flat.d != dim:
-        raise IndexFormatError(f"vectors in {file_path} have {flat.d} dimensions, expected {dim}")
-    return (
-        flat.reconstruct_n(0, flat.ntotal).astype(np.float32)
-        if flat.ntotal
+    if index.d != dim:
+        raise IndexFormatError(f"vectors in {file_path} have {index.d} dimensions, expected {dim}")
+    vectors = (
+        index.reconstruct_n(0, index.ntotal).astype(np.float32)
+        if index.ntotal
         else np.zeros((0, dim), dtype=np.float32)
     )
+    return index, vectors
 
 
 _SCHEMA = """
@@ -298,6 +329,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _sha256(file_path: Path) -> str:
+    """Of a file's bytes; of a folder, of its files' names and checksums."""
+    if file_path.is_dir():
+        parts = [f"{f.name}:{_sha256(f)}" for f in sorted(file_path.iterdir())]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
     digest = hashlib.sha256()
     with file_path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -77,14 +77,26 @@ class _Snapshot:
         vectors: np.ndarray,
         skipped: dict[str, tuple[str, str]] | None = None,
         stats: dict[str, tuple[int, int, str]] | None = None,
+        faiss_index: faiss.Index | None = None,
+        lexicon: Lexicon | None = None,
     ):
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            flat.add(vectors)
-        lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
+        """A snapshot; the FAISS and BM25 indexes are built unless given (loaded ones)."""
+        if faiss_index is None:
+            faiss_index = faiss.IndexFlatIP(vectors.shape[1])
+            if len(vectors):
+                faiss_index.add(vectors)
+        if lexicon is None:
+            lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
         counts = Counter(c.source for c in chunks)
         return cls(
-            documents, chunks, vectors, flat, lexicon, dict(counts), skipped or {}, stats or {}
+            documents,
+            chunks,
+            vectors,
+            faiss_index,
+            lexicon,
+            dict(counts),
+            skipped or {},
+            stats or {},
         )
 
 
@@ -156,7 +168,13 @@ class Index:
             )
         self.settings = stored.settings
         self._snapshot = _Snapshot.create(
-            stored.documents, stored.chunks, stored.vectors, stored.skipped, stored.stats
+            stored.documents,
+            stored.chunks,
+            stored.vectors,
+            stored.skipped,
+            stored.stats,
+            stored.faiss_index,
+            stored.lexicon,
         )
         self._generation = stored.generation
 

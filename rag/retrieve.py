@@ -44,7 +44,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 
 class Lexicon:
-    """BM25 over a fixed list of texts."""
+    """BM25 over a fixed list of texts; saved and loaded in bm25s's own format (no pickle)."""
 
     def __init__(self, texts: list[str]):
         self.size = len(texts)
@@ -52,6 +52,28 @@ class Lexicon:
         if texts:
             tokenized = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
             self._bm25.index(tokenized, show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        """Write the BM25 index into ``folder`` (created)."""
+        self._bm25.save(str(folder), allow_pickle=False, show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> Lexicon:
+        """Read what ``save`` wrote for ``size`` texts.
+
+        Raises:
+            ValueError: the files are not a BM25 index of ``size`` texts.
+        """
+        lexicon = cls([])
+        try:
+            lexicon._bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False)
+            documents = lexicon._bm25.scores["num_docs"]
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a BM25 index: {exc}") from exc
+        if documents != size:
+            raise ValueError(f"a BM25 index of {documents} texts, expected {size}")
+        lexicon.size = size
+        return lexicon
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for the query, shape (size,)."""

@@ -173,7 +173,7 @@ def test_save_load_round_trip(saved, embedder, tmp_path):
     assert manifest["format_version"] == _store.FORMAT_VERSION
     assert manifest["embedder"]["weights_sha256"] == embedder.identity.weights_sha256
     assert manifest["counts"] == {"documents": 3, "chunks": 3}
-    assert set(manifest["sha256"]) == {"store", "vectors"}
+    assert set(manifest["sha256"]) == {"store", "vectors", "bm25"}
 
 
 def test_load_picks_the_model_named_in_the_index(saved, embedder, tmp_path):
@@ -234,9 +234,10 @@ def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path,
         "harbour.txt",
     ]
     names = _data_files(path)
-    assert len(names) == 3 and names[0] == "manifest.json"
-    assert re.fullmatch(r"store-\w+\.sqlite", names[1])
-    assert re.fullmatch(r"vectors-\w+\.faiss", names[2])
+    assert len(names) == 4 and names[1] == "manifest.json"
+    assert re.fullmatch(r"bm25-\w+", names[0])
+    assert re.fullmatch(r"store-\w+\.sqlite", names[2])
+    assert re.fullmatch(r"vectors-\w+\.faiss", names[3])
     assert len(rag.Index.load(path, model=embedder).documents) == 4
 
 
@@ -546,3 +547,30 @@ def test_unchanged_files_are_not_read_by_a_sync(saved, corpus, monkeypatch):
     assert hashed == ["harbour.txt"] and report.chunks_embedded == 0
     reloaded.sync([corpus])
     assert hashed == ["harbour.txt"]  # the new modification time was remembered
+
+
+def test_load_reads_the_saved_bm25_index_and_an_old_index_without_one(saved, embedder, monkeypatch):
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a saved BM25 index is loaded, not rebuilt")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rag.retrieve.bm25s.BM25, "index", no_rebuild)
+        with pytest.raises(AssertionError, match="loaded, not rebuilt"):
+            rag.retrieve.Lexicon(["the patch is live"])
+        loaded = rag.Index.load(saved.path, model=embedder)
+    assert _results(loaded) == _results(saved)
+
+    # An index saved before BM25 was kept: the manifest names no "bm25"; it is rebuilt.
+    manifest_path = saved.path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["files"]["bm25"], manifest["sha256"]["bm25"]
+    manifest_path.write_text(json.dumps(manifest))
+    assert _results(rag.Index.load(saved.path, model=embedder)) == _results(saved)
+
+
+def test_damaged_bm25_index_is_refused(saved, embedder):
+    manifest = json.loads((saved.path / "manifest.json").read_text())
+    params = saved.path / manifest["files"]["bm25"] / "params.index.json"
+    params.write_text(params.read_text().replace("1", "2"))
+    with pytest.raises(rag.IndexFormatError, match="corrupted"):
+        rag.Index.load(saved.path, model=embedder)
