@@ -239,9 +239,16 @@ class Index:
             old = self._snapshot
             report = SyncReport(skipped=skipped)
             documents, unreadable, stats = self._read_documents(files, roots, old, report, progress)
-            documents = {d.source: d for d in mark_content(documents)}
-            snapshot = self._rebuild(old, documents, (unreadable, stats), report, progress)
-            if self.path:
+            if _same_documents(old, documents):
+                # Nothing to mark, chunk or embed again: only what was seen of the files changes.
+                report.unchanged = [d.source for d in documents]
+                snapshot = replace(old, skipped=unreadable, stats=stats)
+                changed = (unreadable, stats) != (old.skipped, old.stats)
+            else:
+                documents = {d.source: d for d in mark_content(documents)}
+                snapshot = self._rebuild(old, documents, (unreadable, stats), report, progress)
+                changed = True
+            if self.path and (changed or self._generation is None):
                 self._generation = _store.write(self.path, self, snapshot)
             self._snapshot = snapshot
         report.seconds = time.perf_counter() - started
@@ -358,6 +365,14 @@ def _embedding_text(document: Document, chunk: Chunk) -> str:
     if _is_titled(document) and not chunk.text.startswith(document.title):
         return f"{document.title}\n{chunk.text}"
     return chunk.text
+
+
+def _same_documents(old: _Snapshot, documents: list[Document]) -> bool:
+    """Whether ``documents`` are the old snapshot's, none read anew and none gone."""
+    return len(documents) == len(old.documents) and all(
+        d.source in old.documents and d.file_sha256 == old.documents[d.source].file_sha256
+        for d in documents
+    )
 
 
 def _fingerprint(source: str, known: dict, seen: dict) -> str | None:

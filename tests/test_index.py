@@ -574,3 +574,12 @@ def test_damaged_bm25_index_is_refused(saved, embedder):
     params.write_text(params.read_text().replace("1", "2"))
     with pytest.raises(rag.IndexFormatError, match="corrupted"):
         rag.Index.load(saved.path, model=embedder)
+
+
+def test_a_sync_that_changes_nothing_writes_nothing(saved, corpus):
+    before = {p.name: p.stat().st_mtime_ns for p in saved.path.iterdir()}
+    generation = _store.generation(saved.path)
+    report = rag.Index.load(saved.path, model=saved.embedder).sync([corpus])
+    assert len(report.unchanged) == 3 and report.added == report.updated == report.removed == []
+    assert _store.generation(saved.path) == generation
+    assert {p.name: p.stat().st_mtime_ns for p in saved.path.iterdir()} == before
