@@ -37,6 +37,13 @@ from rag.retrieve import Hit, Lexicon, search
 
 __all__ = ["Index", "SyncReport"]
 
+# Exact search costs a pass over every vector (about 15 ms per 100,000 on 2 cores); from this
+# many chunks on, an HNSW graph answers in about a millisecond, with recall@10 measured by
+# eval/bench_scale.py.
+APPROXIMATE_FROM = 200_000
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+
 
 @dataclass
 class SyncReport:
@@ -64,6 +71,7 @@ class _Snapshot:
     faiss_index: faiss.Index
     lexicon: Lexicon
     chunk_counts: dict[str, int]
+    rows_of: dict[str, np.ndarray]  # source -> its chunks' rows, for filtered searches
     # source -> (file sha256, reason) of files that could not be read: unchanged, not read again
     skipped: dict[str, tuple[str, str]]
     # source -> (size, mtime in ns, sha256) as last seen: same size and time, same content
@@ -82,12 +90,13 @@ class _Snapshot:
     ):
         """A snapshot; the FAISS and BM25 indexes are built unless given (loaded ones)."""
         if faiss_index is None:
-            faiss_index = faiss.IndexFlatIP(vectors.shape[1])
-            if len(vectors):
-                faiss_index.add(vectors)
+            faiss_index = _dense_index(vectors)
         if lexicon is None:
             lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
         counts = Counter(c.source for c in chunks)
+        rows_of = defaultdict(list)
+        for row, chunk in enumerate(chunks):
+            rows_of[chunk.source].append(row)
         return cls(
             documents,
             chunks,
@@ -95,6 +104,7 @@ class _Snapshot:
             faiss_index,
             lexicon,
             dict(counts),
+            {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
             skipped or {},
             stats or {},
         )
@@ -313,16 +323,13 @@ class Index:
         return documents, unreadable, stats
 
     def _rebuild(self, old: _Snapshot, documents, files_seen, report: SyncReport, progress):
-        rows_of = defaultdict(list)
-        for row, chunk in enumerate(old.chunks):
-            rows_of[chunk.source].append(row)
         kept_rows: list[int] = []
         new_chunks: list[Chunk] = []
         for source, doc in documents.items():
             previous = old.documents.get(source)
             if previous and previous.content_sha256 == doc.content_sha256:
                 report.unchanged.append(source)
-                kept_rows.extend(rows_of[source])
+                kept_rows.extend(old.rows_of[source].tolist())
                 continue
             (report.updated if previous else report.added).append(source)
             new_chunks.extend(self._split(doc))
@@ -331,10 +338,15 @@ class Index:
         started = time.perf_counter()
         new_vectors = self.embedder.embed(texts, progress=progress)
         report.seconds_embedding = time.perf_counter() - started
+        kept_rows.sort()  # old rows keep their order; new ones go after them
         chunks = [old.chunks[i] for i in kept_rows] + new_chunks
         vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
         report.chunks_embedded = len(new_chunks)
-        return _Snapshot.create(documents, chunks, vectors, *files_seen)
+        dense = None
+        if kept_rows == list(range(len(old.chunks))) and _is_approximate(old.faiss_index):
+            dense = faiss.clone_index(old.faiss_index)  # nothing removed: the graph grows
+            dense.add(new_vectors)
+        return _Snapshot.create(documents, chunks, vectors, *files_seen, faiss_index=dense)
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""
@@ -343,6 +355,23 @@ class Index:
             title_tokens = self.embedder.count_tokens(document.title) + 1
             settings = replace(settings, max_tokens=settings.max_tokens - title_tokens)
         return split_document(document, self.embedder.count_tokens, settings)
+
+
+def _dense_index(vectors: np.ndarray) -> faiss.Index:
+    """Exact inner-product search up to ``APPROXIMATE_FROM`` chunks, HNSW from there."""
+    dim = vectors.shape[1]
+    if len(vectors) < APPROXIMATE_FROM:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def _is_approximate(index: faiss.Index) -> bool:
+    return isinstance(index, faiss.IndexHNSW)
 
 
 def _index_folder(path: str | Path | None) -> Path | None:

@@ -18,6 +18,10 @@ __all__ = ["Hit", "Lexicon", "search"]
 
 # Reciprocal rank fusion constant (Cormack et al. 2009); each ranking list contributes 1/(K + rank).
 RRF_K = 60
+# Candidates an HNSW search keeps while walking the graph: more is slower and closer to exact.
+HNSW_EF_SEARCH = 256
+# Up to this many rows a filtered search scores them all (a few ms); above, the index's own.
+EXACT_FILTER_ROWS = 50_000
 _STEMMER = Stemmer.Stemmer("english")
 
 
@@ -142,9 +146,8 @@ def _allowed_rows(snapshot, sources: list[str] | None) -> np.ndarray | None:
     if sources is None:
         return None
     wanted = {_indexed_source(snapshot, source) for source in sources}
-    return np.array(
-        [i for i, c in enumerate(snapshot.chunks) if c.source in wanted], dtype=np.int64
-    )
+    rows = [snapshot.rows_of[s] for s in sorted(wanted) if s in snapshot.rows_of]
+    return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
 
 
 def _indexed_source(snapshot, source: str) -> str:
@@ -161,10 +164,18 @@ def _dense_scores(
     snapshot, query_vector: np.ndarray, allowed: np.ndarray | None
 ) -> dict[int, float]:
     depth = min(len(snapshot.chunks), 200)
-    params = None
-    if allowed is not None:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        depth = min(depth, len(allowed))
+    if allowed is not None and len(allowed) <= EXACT_FILTER_ROWS:
+        # A filter to a few documents is searched exactly: a graph walk restricted to a small
+        # part of the graph can miss some of its rows.
+        scores = snapshot.vectors[allowed] @ query_vector[0]
+        best = np.argsort(-scores, kind="stable")[:depth]
+        return {int(allowed[i]): float(scores[i]) for i in best}
+    selector = None if allowed is None else faiss.IDSelectorBatch(allowed)
+    if isinstance(snapshot.faiss_index, faiss.IndexHNSW):
+        ef = max(HNSW_EF_SEARCH, depth)
+        params = faiss.SearchParametersHNSW(efSearch=ef, sel=selector)
+    else:
+        params = None if selector is None else faiss.SearchParameters(sel=selector)
     scores, rows = snapshot.faiss_index.search(query_vector, depth, params=params)
     return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 

@@ -3,11 +3,13 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 from conftest import SAMPLE_CORPUS
@@ -583,3 +585,42 @@ def test_a_sync_that_changes_nothing_writes_nothing(saved, corpus):
     assert len(report.unchanged) == 3 and report.added == report.updated == report.removed == []
     assert _store.generation(saved.path) == generation
     assert {p.name: p.stat().st_mtime_ns for p in saved.path.iterdir()} == before
+
+
+def test_approximate_search_switches_on_by_size(embedder, tmp_path, monkeypatch):
+    monkeypatch.setattr(rag.index, "APPROXIMATE_FROM", 10)
+    folder = tmp_path / "docs"
+    shutil.copytree(SAMPLE_CORPUS, folder)
+    extra = folder / "extra.txt"
+    extra.write_text("The ferry to Vardo leaves at noon. The pier is long.\n")
+    index = rag.Index(embedder, path=tmp_path / "index")
+    index.sync([folder])
+    assert index.chunk_count() >= 10
+    assert isinstance(index._snapshot.faiss_index, faiss.IndexHNSW)
+    exact = rag.Index(embedder)
+    monkeypatch.setattr(rag.index, "APPROXIMATE_FROM", 10**9)
+    exact.sync([folder])
+    assert isinstance(exact._snapshot.faiss_index, faiss.IndexFlatIP)
+
+    questions = ["Who heads the Counter-Trafficking Division?", "When does the ferry leave?"]
+    for question in questions:  # on a small graph HNSW finds the same hits
+        assert _results_for(index, question) == _results_for(exact, question)
+    only = [str(extra.resolve())]
+    (hit,) = index.search("Who heads the Counter-Trafficking Division?", k=1, sources=only)
+    assert hit.source == only[0]  # a filter to one document still finds its chunk
+
+    loaded = rag.Index.load(tmp_path / "index", model=embedder)
+    assert isinstance(loaded._snapshot.faiss_index, faiss.IndexHNSW)
+    (folder / "more.txt").write_text("The bakery sells rye bread on Tuesdays.\n")
+    loaded.sync([folder])  # an added file joins the graph
+    assert isinstance(loaded._snapshot.faiss_index, faiss.IndexHNSW)
+    assert loaded._snapshot.faiss_index.ntotal == loaded.chunk_count()
+    assert loaded.search("rye bread", k=1)[0].source.endswith("more.txt")
+    extra.unlink()
+    loaded.sync([folder])  # a removed file rebuilds it
+    assert loaded._snapshot.faiss_index.ntotal == loaded.chunk_count()
+    assert not any(h.source.endswith("extra.txt") for h in loaded.search("ferry pier", k=5))
+
+
+def _results_for(index: rag.Index, question: str) -> list[tuple]:
+    return [(h.source, h.start, h.end) for h in index.search(question, k=3)]
