@@ -346,7 +346,10 @@ class Index:
         if kept_rows == list(range(len(old.chunks))) and _is_approximate(old.faiss_index):
             dense = faiss.clone_index(old.faiss_index)  # nothing removed: the graph grows
             dense.add(new_vectors)
-        return _Snapshot.create(documents, chunks, vectors, *files_seen, faiss_index=dense)
+        lexicon = old.lexicon.updated(kept_rows, texts)  # only the new chunks are tokenised
+        return _Snapshot.create(
+            documents, chunks, vectors, *files_seen, faiss_index=dense, lexicon=lexicon
+        )
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""

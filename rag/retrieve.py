@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import faiss
 import numpy as np
+import scipy.sparse
 import Stemmer
 
 __all__ = ["Hit", "Lexicon", "search"]
@@ -48,43 +51,99 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 
 class Lexicon:
-    """BM25 over a fixed list of texts; saved and loaded in bm25s's own format (no pickle)."""
+    """BM25 over a list of texts (Lucene's variant, as bm25s scores it), kept as a document-term
+    count matrix: texts are added and removed without reading the others again.
 
-    def __init__(self, texts: list[str]):
-        self.size = len(texts)
-        self._bm25 = bm25s.BM25()
-        if texts:
-            tokenized = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
-            self._bm25.index(tokenized, show_progress=False)
+    Tokens are bm25s's (lower case, English stop words out, Snowball stems). Saved as a SciPy
+    sparse matrix (``.npz``, read without pickle) and a JSON vocabulary.
+    """
+
+    K1 = 1.5
+    B = 0.75
+
+    def __init__(self, texts: list[str] | None = None):
+        self.vocabulary: dict[str, int] = {}
+        self._prepare(self._count(texts or []))
+
+    @property
+    def size(self) -> int:
+        return self._columns.shape[0]
+
+    def updated(self, kept_rows: list[int], new_texts: list[str]) -> Lexicon:
+        """A lexicon of the texts at ``kept_rows`` (in that order) followed by ``new_texts``; only
+        the new ones are tokenised."""
+        lexicon = Lexicon()
+        lexicon.vocabulary = dict(self.vocabulary)
+        added = lexicon._count(new_texts)
+        width = len(lexicon.vocabulary)
+        kept = self._columns.tocsr()[kept_rows]
+        kept.resize((kept.shape[0], width))
+        lexicon._prepare(scipy.sparse.vstack([kept, added], format="csr"))
+        return lexicon
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every text for the query, shape (size,)."""
+        result = np.zeros(self.size, dtype=np.float32)
+        columns = self._columns
+        for token in tokenize([query])[0]:
+            term = self.vocabulary.get(token)
+            if term is None or term >= columns.shape[1]:
+                continue
+            start, end = columns.indptr[term], columns.indptr[term + 1]
+            rows, counts = columns.indices[start:end], columns.data[start:end]
+            result[rows] += self._idf[term] * counts / (self._length_norm[rows] + counts)
+        return result
 
     def save(self, folder: Path) -> None:
-        """Write the BM25 index into ``folder`` (created)."""
-        self._bm25.save(str(folder), allow_pickle=False, show_progress=False)
+        """Write the counts and vocabulary into ``folder`` (created)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        scipy.sparse.save_npz(folder / "counts.npz", self._columns, compressed=False)
+        terms = sorted(self.vocabulary, key=self.vocabulary.get)
+        (folder / "vocabulary.json").write_text(json.dumps(terms), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, size: int) -> Lexicon:
         """Read what ``save`` wrote for ``size`` texts.
 
         Raises:
-            ValueError: the files are not a BM25 index of ``size`` texts.
+            ValueError: the files are not a lexicon of ``size`` texts.
         """
-        lexicon = cls([])
+        lexicon = cls()
         try:
-            lexicon._bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False)
-            documents = lexicon._bm25.scores["num_docs"]
+            counts = scipy.sparse.load_npz(folder / "counts.npz")
+            terms = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
         except (OSError, KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a BM25 index: {exc}") from exc
-        if documents != size:
-            raise ValueError(f"a BM25 index of {documents} texts, expected {size}")
-        lexicon.size = size
+            raise ValueError(f"not a BM25 lexicon: {exc}") from exc
+        if counts.shape != (size, len(terms)) or not all(isinstance(t, str) for t in terms):
+            raise ValueError(f"a lexicon of {counts.shape[0]} texts, expected {size}")
+        lexicon.vocabulary = {term: i for i, term in enumerate(terms)}
+        lexicon._prepare(counts)
         return lexicon
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every text for the query, shape (size,)."""
-        if not self.size:
-            return np.zeros(0, dtype=np.float32)
-        tokens = tokenize([query])[0]
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+    def _count(self, texts: list[str]) -> scipy.sparse.csr_matrix:
+        """Term counts of ``texts`` (rows), growing the vocabulary with their new terms."""
+        indptr, indices, data = [0], [], []
+        vocabulary = self.vocabulary
+        for tokens in tokenize(texts) if texts else []:
+            counts = Counter(vocabulary.setdefault(token, len(vocabulary)) for token in tokens)
+            indices.extend(counts)
+            data.extend(counts.values())
+            indptr.append(len(indices))
+        shape = (len(texts), len(vocabulary))
+        return scipy.sparse.csr_matrix(
+            (np.array(data, dtype=np.float32), np.array(indices, dtype=np.int32), indptr),
+            shape=shape,
+        )
+
+    def _prepare(self, counts) -> None:
+        """Keep the counts by term, with what scoring needs of the whole collection."""
+        self._columns = scipy.sparse.csc_matrix(counts, dtype=np.float32)
+        lengths = np.asarray(self._columns.sum(axis=1), dtype=np.float32).ravel()
+        average = float(lengths.mean()) if len(lengths) else 1.0
+        self._length_norm = self.K1 * (1 - self.B + self.B * lengths / max(average, 1e-9))
+        documents = np.diff(self._columns.indptr).astype(np.float32)
+        total = self._columns.shape[0]
+        self._idf = np.log(1 + (total - documents + 0.5) / (documents + 0.5)).astype(np.float32)
 
 
 METHODS = ("hybrid", "dense", "bm25")

@@ -556,7 +556,7 @@ def test_load_reads_the_saved_bm25_index_and_an_old_index_without_one(saved, emb
         raise AssertionError("a saved BM25 index is loaded, not rebuilt")
 
     with monkeypatch.context() as patch:
-        patch.setattr(rag.retrieve.bm25s.BM25, "index", no_rebuild)
+        patch.setattr(rag.retrieve, "tokenize", no_rebuild)
         with pytest.raises(AssertionError, match="loaded, not rebuilt"):
             rag.retrieve.Lexicon(["the patch is live"])
         loaded = rag.Index.load(saved.path, model=embedder)
@@ -572,8 +572,8 @@ def test_load_reads_the_saved_bm25_index_and_an_old_index_without_one(saved, emb
 
 def test_damaged_bm25_index_is_refused(saved, embedder):
     manifest = json.loads((saved.path / "manifest.json").read_text())
-    params = saved.path / manifest["files"]["bm25"] / "params.index.json"
-    params.write_text(params.read_text().replace("1", "2"))
+    vocabulary = saved.path / manifest["files"]["bm25"] / "vocabulary.json"
+    vocabulary.write_text(vocabulary.read_text().replace("harbour", "harbor"))
     with pytest.raises(rag.IndexFormatError, match="corrupted"):
         rag.Index.load(saved.path, model=embedder)
 
