@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -624,3 +625,87 @@ def test_approximate_search_switches_on_by_size(embedder, tmp_path, monkeypatch)
 
 def _results_for(index: rag.Index, question: str) -> list[tuple]:
     return [(h.source, h.start, h.end) for h in index.search(question, k=3)]
+
+
+_HASH_EMBEDDER = '''
+import hashlib
+
+import numpy as np
+
+from embeddings import EmbedderIdentity
+
+
+class HashEmbedder:
+    """Vectors from text hashes: no model, so a process starts in half a second."""
+
+    identity = EmbedderIdentity("hash-test", "0" * 64, 16, 64)
+    dim = 16
+    max_tokens = 64
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def embed(self, texts, progress=False):
+        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:16], np.uint8) for t in texts]
+        vectors = np.array(rows, dtype=np.float32).reshape(len(texts), 16) + 1
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+'''
+
+_SYNC_FOREVER = """
+import sys, types
+from pathlib import Path
+package = types.ModuleType("rag")  # skip rag/__init__ (PyTorch): only the index is needed
+package.__path__ = [sys.argv[1]]
+sys.modules["rag"] = package
+sys.path.insert(0, sys.argv[4])
+from rag.index import Index
+from hash_embedder import HashEmbedder
+index, corpus = Index.load(sys.argv[2], model=HashEmbedder()), Path(sys.argv[3])
+print("ready", flush=True)
+version = 0
+while True:
+    version += 1
+    name = f"doc{version % 5}.txt"
+    (corpus / name).write_text(f"Version {version} of {name}. It has words. " * (version % 40 + 1))
+    if version % 7 == 0:
+        (corpus / f"doc{(version + 2) % 5}.txt").unlink(missing_ok=True)
+    index.sync([corpus])
+"""
+
+
+def test_a_sync_killed_at_any_moment_leaves_a_loadable_index(tmp_path):
+    """20 times: a process syncing in a loop is killed at a random moment; the index loads, and
+    holds a consistent state (old or new, never a mix)."""
+    (tmp_path / "hash_embedder.py").write_text(_HASH_EMBEDDER)
+    (tmp_path / "sync_forever.py").write_text(_SYNC_FOREVER)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from hash_embedder import HashEmbedder
+    finally:
+        sys.path.remove(str(tmp_path))
+    corpus, path = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "doc0.txt").write_text("The first version. It has words.")
+    rag.Index(HashEmbedder(), path=path).sync([corpus])
+    package = str(Path(rag.__file__).parent)
+    rng = random.Random(7)
+    generations = set()
+    for _ in range(20):
+        child = subprocess.Popen(
+            [sys.executable, str(tmp_path / "sync_forever.py"), package, str(path), str(corpus),
+             str(tmp_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert child.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0.02, 0.5))
+        child.kill()
+        child.wait()
+        child.stdout.close()
+        loaded = rag.Index.load(path, model=HashEmbedder())
+        for document in loaded.documents:
+            chunks = [c for c in loaded._snapshot.chunks if c.source == document.source]
+            assert chunks and all(document.text[c.start : c.end] == c.text for c in chunks)
+        assert loaded._snapshot.lexicon.size == len(loaded._snapshot.chunks)
+        generations.add(_store.generation(path))
+    assert len(generations) >= 10  # the killed processes did save, between the kills
