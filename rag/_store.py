@@ -16,6 +16,7 @@ import sqlite3
 import sys
 import time
 import uuid
+from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class StoredIndex:
     vectors: np.ndarray
     skipped: dict[str, tuple[str, str]]  # source -> (file sha256, reason)
     stats: dict[str, tuple[int, int, str]]  # source -> (size, mtime in ns, sha256) when seen
+    line_hashes: dict[str, frozenset[int]]  # source -> hashes of its lines (boilerplate)
     generation: str
     faiss_index: faiss.Index
     lexicon: Lexicon | None  # None for an index saved before BM25 was kept: rebuilt on load
@@ -163,7 +165,7 @@ def read(path: str | Path) -> StoredIndex:
             raise IndexFormatError(
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
-    documents, chunks, skipped, stats = _read_sqlite(files["store"])
+    documents, chunks, skipped, stats, line_hashes = _read_sqlite(files["store"])
     faiss_index, vectors = _read_vectors(files["vectors"], identity.dim)
     lexicon = None
     if "bm25" in files:
@@ -183,6 +185,7 @@ def read(path: str | Path) -> StoredIndex:
         vectors,
         skipped,
         stats,
+        line_hashes,
         manifest["files"]["store"],
         faiss_index,
         lexicon,
@@ -231,6 +234,7 @@ CREATE TABLE chunks (row INTEGER PRIMARY KEY, source TEXT, start INTEGER, end IN
     page INTEGER, text TEXT);
 CREATE TABLE skipped (source TEXT PRIMARY KEY, file_sha256 TEXT, reason TEXT);
 CREATE TABLE files (source TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, file_sha256 TEXT);
+CREATE TABLE lines (source TEXT PRIMARY KEY, hashes BLOB);
 """
 
 
@@ -267,6 +271,13 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
             "INSERT INTO files VALUES (?, ?, ?, ?)",
             [(source, *stat) for source, stat in snapshot.stats.items()],
         )
+        db.executemany(
+            "INSERT INTO lines VALUES (?, ?)",
+            [
+                (source, array("Q", sorted(hashes)).tobytes())
+                for source, hashes in snapshot.line_hashes.items()
+            ],
+        )
         db.commit()
     finally:
         db.close()
@@ -274,7 +285,7 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
         os.fsync(handle.fileno())
 
 
-def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dict, dict]:
+def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dict, dict, dict]:
     try:
         db = sqlite3.connect(f"file:{file_path}?mode=ro", uri=True)
         try:
@@ -298,9 +309,14 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dic
                 )
             ]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-            skipped, stats = {}, {}
+            skipped, stats, line_hashes = {}, {}, {}
             if "skipped" in tables:  # indexes written before it was kept have none
                 skipped = {s: (sha, r) for s, sha, r in db.execute("SELECT * FROM skipped")}
+            if "lines" in tables:  # without, the next sync reads every document's lines
+                for source, blob in db.execute("SELECT * FROM lines"):
+                    hashes = array("Q")
+                    hashes.frombytes(blob)
+                    line_hashes[source] = frozenset(hashes)
             if "files" in tables:  # the same: their files are hashed once on the next sync
                 stats = {
                     s: (size, mtime, sha)
@@ -310,7 +326,7 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dic
             db.close()
     except (sqlite3.Error, ValueError, TypeError) as exc:
         raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
-    return documents, chunks, skipped, stats
+    return documents, chunks, skipped, stats, line_hashes
 
 
 def _write_bytes(file_path: Path, data: bytes) -> None:

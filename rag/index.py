@@ -28,9 +28,11 @@ from rag.ingest import (
     Document,
     IngestLimits,
     Skipped,
+    boilerplate_lines,
     discover_files,
     extract_files,
     file_sha256,
+    line_hashes,
     mark_content,
 )
 from rag.retrieve import Hit, Lexicon, search
@@ -76,6 +78,8 @@ class _Snapshot:
     skipped: dict[str, tuple[str, str]]
     # source -> (size, mtime in ns, sha256) as last seen: same size and time, same content
     stats: dict[str, tuple[int, int, str]]
+    # source -> hashes of its lines, so boilerplate is found without reading every document
+    line_hashes: dict[str, frozenset[int]]
 
     @classmethod
     def create(
@@ -85,6 +89,7 @@ class _Snapshot:
         vectors: np.ndarray,
         skipped: dict[str, tuple[str, str]] | None = None,
         stats: dict[str, tuple[int, int, str]] | None = None,
+        line_hashes: dict[str, frozenset[int]] | None = None,
         faiss_index: faiss.Index | None = None,
         lexicon: Lexicon | None = None,
     ):
@@ -107,6 +112,7 @@ class _Snapshot:
             {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
             skipped or {},
             stats or {},
+            line_hashes or {},
         )
 
 
@@ -183,6 +189,7 @@ class Index:
             stored.vectors,
             stored.skipped,
             stored.stats,
+            stored.line_hashes,
             stored.faiss_index,
             stored.lexicon,
         )
@@ -255,8 +262,9 @@ class Index:
                 snapshot = replace(old, skipped=unreadable, stats=stats)
                 changed = (unreadable, stats) != (old.skipped, old.stats)
             else:
-                documents = {d.source: d for d in mark_content(documents)}
-                snapshot = self._rebuild(old, documents, (unreadable, stats), report, progress)
+                documents, lines = _mark(old, documents)
+                seen = (unreadable, stats, lines)
+                snapshot = self._rebuild(old, documents, seen, report, progress)
                 changed = True
             if self.path and (changed or self._generation is None):
                 self._generation = _store.write(self.path, self, snapshot)
@@ -397,6 +405,32 @@ def _embedding_text(document: Document, chunk: Chunk) -> str:
     if _is_titled(document) and not chunk.text.startswith(document.title):
         return f"{document.title}\n{chunk.text}"
     return chunk.text
+
+
+def _mark(old: _Snapshot, documents: list[Document]) -> tuple[dict[str, Document], dict]:
+    """Mark content against the collection (documents by source, and their line hashes).
+
+    A document unchanged since ``old`` keeps its marking unless one of its lines became, or
+    stopped being, boilerplate: only new and changed documents are read line by line.
+    """
+    hashes, reusable = {}, {}
+    for document in documents:
+        previous = old.documents.get(document.source)
+        known = document.source in old.line_hashes
+        if known and previous and previous.file_sha256 == document.file_sha256:
+            hashes[document.source] = old.line_hashes[document.source]
+            reusable[document.source] = previous
+        else:
+            hashes[document.source] = line_hashes(document)
+    boilerplate = boilerplate_lines(list(hashes.values()))
+    flipped = boilerplate ^ boilerplate_lines(list(old.line_hashes.values()))
+    marked = {}
+    for source, previous in reusable.items():
+        if not hashes[source] & flipped:
+            marked[source] = previous
+    fresh = [d for d in documents if d.source not in marked]
+    marked.update((d.source, d) for d in mark_content(fresh, boilerplate))
+    return {d.source: marked[d.source] for d in documents}, hashes
 
 
 def _same_documents(old: _Snapshot, documents: list[Document]) -> bool:

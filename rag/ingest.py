@@ -37,7 +37,9 @@ __all__ = [
     "discover_files",
     "extract_file",
     "extract_files",
+    "boilerplate_lines",
     "file_sha256",
+    "line_hashes",
     "mark_content",
 ]
 
@@ -329,24 +331,42 @@ def _line_key(line: str) -> str:
     return " ".join(line.split()).lower()
 
 
-def mark_content(documents: list[Document]) -> list[Document]:
+def mark_content(documents: list[Document], boilerplate: set[int] | None = None) -> list[Document]:
     """Mark each document's content spans against its collection, and give it a title.
 
     Lines that at least ``BOILERPLATE_MIN_DOCS`` documents share verbatim, and lines of markup
     residue (``href=``, ``mailto:``), are left out; a document that would lose most of its
-    text that way is a copy of another, and keeps it all.
+    text that way is a copy of another, and keeps it all. ``boilerplate`` (from
+    ``boilerplate_lines`` over the whole collection) lets a caller mark a few documents of a
+    large collection without reading the others.
     """
-    shared = Counter()
-    for doc in documents:
-        shared.update({_line_key(doc.text[s:e]) for s, e in _lines(doc.text)} - {""})
-    boilerplate = {key for key, n in shared.items() if n >= BOILERPLATE_MIN_DOCS}
+    if boilerplate is None:
+        boilerplate = boilerplate_lines([line_hashes(doc) for doc in documents])
     return [_mark_one(doc, boilerplate) for doc in documents]
 
 
-def _mark_one(doc: Document, boilerplate: set[str]) -> Document:
+def line_hashes(document: Document) -> frozenset[int]:
+    """64-bit hashes of the document's distinct non-empty lines (as boilerplate sees them)."""
+    keys = {_line_key(document.text[s:e]) for s, e in _lines(document.text)} - {""}
+    return frozenset(_hash64(key) for key in keys)
+
+
+def boilerplate_lines(collection: list[frozenset[int]]) -> set[int]:
+    """The line hashes that at least ``BOILERPLATE_MIN_DOCS`` documents of a collection share."""
+    shared = Counter()
+    for hashes in collection:
+        shared.update(hashes)
+    return {key for key, n in shared.items() if n >= BOILERPLATE_MIN_DOCS}
+
+
+def _hash64(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _mark_one(doc: Document, boilerplate: set[int]) -> Document:
     lines = [(s, e) for s, e in _lines(doc.text) if doc.text[s:e].strip()]
     kept = [(s, e) for s, e in lines if not _RESIDUE.search(doc.text[s:e])]
-    content = [(s, e) for s, e in kept if _line_key(doc.text[s:e]) not in boilerplate]
+    content = [(s, e) for s, e in kept if _hash64(_line_key(doc.text[s:e])) not in boilerplate]
     if sum(e - s for s, e in content) < 0.2 * sum(e - s for s, e in kept):
         content = kept
     content = [piece for s, e in content for piece in _without_long_runs(doc.text, s, e)]

@@ -709,3 +709,40 @@ def test_a_sync_killed_at_any_moment_leaves_a_loadable_index(tmp_path):
         assert loaded._snapshot.lexicon.size == len(loaded._snapshot.chunks)
         generations.add(_store.generation(path))
     assert len(generations) >= 10  # the killed processes did save, between the kills
+
+
+def test_boilerplate_is_kept_right_as_documents_come_and_go(embedder, tmp_path):
+    """Only new and changed documents are read line by line; the others are marked again when a
+    line of theirs becomes, or stops being, boilerplate (shared by 3 documents)."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    menu = "Home | News | Contact us\n"
+    pages = {
+        "a.txt": "The harbour opens at six.\n",
+        "b.txt": "The bakery sells rye bread.\n",
+        "c.txt": "The museum shows a whale.\n",
+    }
+    for name, body in pages.items():
+        (folder / name).write_text(menu + body)
+    index = rag.Index(embedder, path=tmp_path / "index")
+
+    def assert_marked_as_from_scratch():
+        fresh = rag.Index(embedder)
+        fresh.sync([folder])
+        assert {d.source: d.content_spans for d in index.documents} == {
+            d.source: d.content_spans for d in fresh.documents
+        }
+
+    index.sync([folder])
+    assert not any("Home" in c.text for c in index._snapshot.chunks)  # the menu is boilerplate
+    assert_marked_as_from_scratch()
+    (folder / "c.txt").unlink()  # two pages left: the menu is their content now
+    index.sync([folder])
+    assert_marked_as_from_scratch()
+    assert all("Home" in index.document(d.source).text[slice(*d.content_spans[0])]
+               for d in index.documents)  # fmt: skip
+    (folder / "d.txt").write_text(menu + "The pier is long.\n")  # three again
+    index = rag.Index.load(tmp_path / "index", model=embedder)  # line hashes saved and loaded
+    index.sync([folder])
+    assert_marked_as_from_scratch()
+    assert not any("Home" in c.text for c in index._snapshot.chunks)
