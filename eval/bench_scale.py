@@ -25,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -125,7 +126,6 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
     build_s = time.perf_counter() - started
     del index
     gc.collect()
-    baseline_mb = _resident_mb()
 
     started = time.perf_counter()
     index = rag.Index.load(path, model=embedder)
@@ -144,7 +144,7 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
         started = time.perf_counter()
         index.search(question, k=5)
         latencies.append((time.perf_counter() - started) * 1000)
-    serving_mb = _resident_mb() - baseline_mb
+    serving_mb = serving_memory_mb(path, asked[:50])
     snapshot = index._snapshot
     vectors_mb = snapshot.vectors.nbytes / 2**20
     bm25_mb = _folder_mb(path, "bm25-")
@@ -167,6 +167,35 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
         "hnsw_recall_at_10": round(recall, 3),
         "hnsw_build_s": round(hnsw_s, 1),
     }
+
+
+_SERVE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import rag
+from embeddings import load_embedder
+
+def resident_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+embedder = load_embedder(cache=False)
+embedder.embed(["warm up?"])
+before = resident_mb()
+index = rag.Index.load(sys.argv[2], model=embedder)
+for question in json.loads(sys.argv[3]):
+    index.search(question, k=5)
+print(resident_mb() - before)
+"""
+
+
+def serving_memory_mb(path: Path, questions: list[str]) -> float:
+    """Resident memory a fresh process gains by loading the index and answering searches (the
+    model, loaded before, not counted)."""
+    command = [sys.executable, "-c", _SERVE, str(ROOT), str(path), json.dumps(questions)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
 
 
 def write_documents(folder: Path, files: int, sentences, rng: random.Random, name=None) -> None:
@@ -217,14 +246,6 @@ def print_table(rows: list[dict]) -> None:
             f"| {r['serving_mb']} MB / {r['vectors_bm25_mb']} MB = {ratio:.1f}× "
             f"| {r['dense_index']} | {r['hnsw_recall_at_10']} |"
         )
-
-
-def _resident_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _folder_mb(path: Path, prefix: str) -> float:

@@ -219,12 +219,30 @@ def _read_vectors(file_path: Path, dim: int) -> tuple[faiss.Index, np.ndarray]:
         raise IndexFormatError(f"index file {file_path} is not a FAISS index: {exc}") from exc
     if index.d != dim:
         raise IndexFormatError(f"vectors in {file_path} have {index.d} dimensions, expected {dim}")
-    vectors = (
-        index.reconstruct_n(0, index.ntotal).astype(np.float32)
-        if index.ntotal
-        else np.zeros((0, dim), dtype=np.float32)
-    )
-    return index, vectors
+    return index, vectors_of(index)
+
+
+def vectors_of(index: faiss.Index) -> np.ndarray:
+    """The vectors a flat or HNSW index stores, as a read-only view (no copy): one copy of the
+    vectors in memory, not two. Valid while the index lives and is not added to."""
+    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    if not storage.ntotal:
+        return np.zeros((0, index.d), dtype=np.float32)
+    raw = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * index.d)
+    return np.asarray(_Owner(index, raw.__array_interface__["data"][0], (storage.ntotal, index.d)))
+
+
+class _Owner:
+    """Keeps a FAISS index alive for as long as any view of its vectors (even one row) lives."""
+
+    def __init__(self, index: faiss.Index, address: int, shape: tuple[int, int]):
+        self.index = index
+        self.__array_interface__ = {
+            "data": (address, True),  # read-only
+            "shape": shape,
+            "typestr": "<f4",
+            "version": 3,
+        }
 
 
 _SCHEMA = """
@@ -242,6 +260,9 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
     file_path.unlink(missing_ok=True)
     db = sqlite3.connect(file_path)
     try:
+        # A new file no manifest names yet: no journal, one fsync at the end (below).
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
         db.executescript(_SCHEMA)
         db.executemany(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -96,6 +96,7 @@ class _Snapshot:
         """A snapshot; the FAISS and BM25 indexes are built unless given (loaded ones)."""
         if faiss_index is None:
             faiss_index = _dense_index(vectors)
+        vectors = _store.vectors_of(faiss_index)  # the index's own copy, not a second one
         if lexicon is None:
             lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
         counts = Counter(c.source for c in chunks)
@@ -335,7 +336,7 @@ class Index:
         new_chunks: list[Chunk] = []
         for source, doc in documents.items():
             previous = old.documents.get(source)
-            if previous and previous.content_sha256 == doc.content_sha256:
+            if previous is doc or (previous and previous.content_sha256 == doc.content_sha256):
                 report.unchanged.append(source)
                 kept_rows.extend(old.rows_of[source].tolist())
                 continue

@@ -155,25 +155,40 @@ def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
 
 
 def _walk(root: Path, found: set[Path], skipped: list[Skipped]) -> None:
+    """Walk the folder from its real path, so a plain file's path needs no resolving."""
     inside = root.resolve()
-
-    def unreadable(error: OSError) -> None:
-        skipped.append(Skipped(_shown(error.filename), f"cannot list folder: {error.strerror}"))
-
-    for folder, folders, names in os.walk(root, onerror=unreadable):
-        kept = []
-        for name in sorted(folders):
-            if name.startswith("."):
-                continue  # hidden folders (.git) hold no documents
-            if os.path.islink(os.path.join(folder, name)):
-                reason = "link to a folder, not followed"
-                skipped.append(Skipped(_shown(os.path.join(folder, name)), reason))
+    folders = [inside]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            skipped.append(Skipped(_shown(folder), f"cannot list folder: {error.strerror}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # hidden files and folders (.git, .DS_Store) are never documents
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(Path(entry.path))
+            elif entry.is_symlink() and _links_to_folder(entry):
+                skipped.append(Skipped(_shown(entry.path), "link to a folder, not followed"))
+            elif entry.is_file(follow_symlinks=False) and _plain_name(entry.name):
+                found.add(Path(entry.path))
             else:
-                kept.append(name)
-        folders[:] = kept
-        for name in sorted(names):
-            if not name.startswith("."):  # hidden files (.DS_Store) are never documents
-                _consider(Path(folder, name), inside, found, skipped)
+                _consider(Path(entry.path), inside, found, skipped)
+
+
+def _links_to_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a loop of links
+        return False
+
+
+def _plain_name(name: str) -> bool:
+    """A supported file name that is valid UTF-8: nothing more to check for a regular file."""
+    return _shown(name) == name and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def _consider(path: Path, inside: Path | None, found: set[Path], skipped: list[Skipped]) -> None:
