@@ -178,7 +178,8 @@ def search(
         mask[allowed] = True
         lexical = np.where(mask, lexical, 0.0)
     dense_rank = sorted(similarities, key=similarities.get, reverse=True)[:depth]
-    lexical_rank = [int(i) for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0]
+    matching = np.flatnonzero(lexical > 0)  # rows sharing a term with the question
+    lexical_rank = [int(i) for i in matching[_top(lexical[matching], depth)]]
     rankings = {"hybrid": [dense_rank, lexical_rank], "dense": [dense_rank], "bm25": [lexical_rank]}
     fused = _reciprocal_rank_fusion(rankings[method])
     hits = []
@@ -227,7 +228,7 @@ def _dense_scores(
         # A filter to a few documents is searched exactly: a graph walk restricted to a small
         # part of the graph can miss some of its rows.
         scores = snapshot.vectors[allowed] @ query_vector[0]
-        best = np.argsort(-scores, kind="stable")[:depth]
+        best = _top(scores, depth)
         return {int(allowed[i]): float(scores[i]) for i in best}
     selector = None if allowed is None else faiss.IDSelectorBatch(allowed)
     if isinstance(snapshot.faiss_index, faiss.IndexHNSW):
@@ -237,6 +238,19 @@ def _dense_scores(
         params = None if selector is None else faiss.SearchParameters(sel=selector)
     scores, rows = snapshot.faiss_index.search(query_vector, depth, params=params)
     return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+
+
+def _top(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Indices of the ``depth`` highest scores, best first, ties by index: a partial sort, so a
+    million scores cost a few milliseconds, not a full sort."""
+    if len(scores) > depth:
+        candidates = np.argpartition(-scores, depth - 1)[:depth]
+        threshold = scores[candidates].min()
+        candidates = np.flatnonzero(scores >= threshold)  # all ties at the edge, as a sort keeps
+    else:
+        candidates = np.arange(len(scores))
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order][:depth]
 
 
 def _cosine(snapshot, row: int, query_vector: np.ndarray) -> float:
