@@ -235,6 +235,30 @@ class Index:
             "overlap_sentences": self.settings.overlap_sentences,
         }
 
+    def verify(self) -> list[str]:
+        """Problems in the loaded index, [] when none: every chunk is its document's text at its
+        offsets, every vector finite and of unit length, FAISS and BM25 hold one row per chunk.
+
+        ``Index.load`` has already checked every file against its sha256; this checks what the
+        files say against each other (``rag verify``).
+        """
+        snapshot, problems = self._snapshot, []
+        for row, chunk in enumerate(snapshot.chunks):
+            document = snapshot.documents.get(chunk.source)
+            if document is None or document.text[chunk.start : chunk.end] != chunk.text:
+                problems.append(f"chunk {row} is not the text of {chunk.source} at its offsets")
+        norms = np.linalg.norm(snapshot.vectors, axis=1) if len(snapshot.vectors) else []
+        bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(np.asarray(norms) - 1) > 1e-3))
+        problems += [f"vector {row} is not of unit length" for row in bad[:20]]
+        for name, rows in (
+            ("vectors", len(snapshot.vectors)),
+            ("FAISS index", snapshot.faiss_index.ntotal),
+            ("BM25 index", snapshot.lexicon.size),
+        ):
+            if rows != len(snapshot.chunks):
+                problems.append(f"{name} has {rows} rows for {len(snapshot.chunks)} chunks")
+        return problems
+
     # Writing ---------------------------------------------------------------------------------
 
     def sync(self, paths: list[str | Path], progress: bool = False) -> SyncReport:

@@ -175,7 +175,7 @@ def test_installed_console_script():
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: rag")
-    for command in ("index", "ask", "search", "info"):
+    for command in ("index", "ask", "search", "info", "verify"):
         assert command in result.stdout
 
 
@@ -190,3 +190,15 @@ def test_index_prints_each_skipped_file_on_one_line(tmp_path, capsys):
     assert skipped.endswith(
         "two\\nlines.pdf: broken PDF: PdfStreamError: Stream has ended unexpectedly"
     )
+
+
+def test_verify(index_dir, capsys):
+    assert main(["verify", "--index", str(index_dir)]) == 0
+    assert "is sound: every file matches its checksum; 2 documents, 2 chunks" in (
+        capsys.readouterr().out
+    )
+    store = next(index_dir.glob("store-*.sqlite"))
+    store.write_bytes(store.read_bytes()[:-10] + b"0123456789")
+    assert main(["verify", "--index", str(index_dir), "--json"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("rag: error: index file") and "corrupted" in error

@@ -1,5 +1,6 @@
 """rag/index.py and rag/_store.py: sync, save and load, refusals, and incremental updates."""
 
+import dataclasses
 import json
 import os
 import random
@@ -746,3 +747,20 @@ def test_boilerplate_is_kept_right_as_documents_come_and_go(embedder, tmp_path):
     index.sync([folder])
     assert_marked_as_from_scratch()
     assert not any("Home" in c.text for c in index._snapshot.chunks)
+
+
+def test_verify_finds_what_files_say_against_each_other(saved, embedder):
+    loaded = rag.Index.load(saved.path, model=embedder)
+    assert loaded.verify() == []
+    snapshot = loaded._snapshot
+    chunk = snapshot.chunks[0]
+    wrong_text = dataclasses.replace(chunk, text=chunk.text.upper())
+    vectors = np.array(snapshot.vectors)
+    vectors[1] *= 2
+    loaded._snapshot = dataclasses.replace(
+        snapshot, chunks=[wrong_text, *snapshot.chunks[1:]], vectors=vectors
+    )
+    assert loaded.verify() == [
+        f"chunk 0 is not the text of {chunk.source} at its offsets",
+        "vector 1 is not of unit length",
+    ]
