@@ -12,7 +12,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are never downloaded at r
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from rag.answer import Answer, Citation, ask  # noqa: E402
-from rag.errors import EmbedderMismatchError, IndexFormatError, RagError  # noqa: E402
+from rag.errors import (  # noqa: E402
+    EmbedderMismatchError,
+    IndexFormatError,
+    IndexLockedError,
+    RagError,
+)
 from rag.evaluate import Report, evaluate  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.retrieve import Hit  # noqa: E402
@@ -25,6 +30,7 @@ __all__ = [
     "Hit",
     "Index",
     "IndexFormatError",
+    "IndexLockedError",
     "RagError",
     "Report",
     "ask",
