@@ -9,6 +9,7 @@ a new one for the next file. Workers import only ``rag.ingest`` and the parsers,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -174,7 +175,9 @@ def serve(limits_json: str) -> None:
 
     limits = IngestLimits(**json.loads(limits_json))
     budget = limits.memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+    # Where the system has no address-space limit (macOS), the time limit still holds.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # whatever a parser prints must not mix with the answers
