@@ -29,7 +29,9 @@ from rag.errors import IndexFormatError, IndexLockedError
 from rag.ingest import Document
 from rag.retrieve import Lexicon
 
-FORMAT_VERSION = 1
+# 2: chunk text is not stored twice, it is read from the document's text at the chunk's offsets.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1 stored chunk text too; the same offsets give the same text
 MANIFEST = "manifest.json"
 LOCK = ".writer.lock"
 # A second writer waits this long for the first before giving up with a clear error.
@@ -203,9 +205,10 @@ def _read_manifest(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexFormatError(f"index manifest {manifest_path} is unreadable: {exc}") from exc
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise IndexFormatError(
-            f"index at {path} has format version {version!r}, this rag reads {FORMAT_VERSION}: "
+            f"index at {path} has format version {version!r}, this rag reads {readable}: "
             "rebuild it with 'rag index'"
         )
     return manifest
@@ -282,7 +285,7 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
         )
         db.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-            [(i, c.source, c.start, c.end, c.page, c.text) for i, c in enumerate(snapshot.chunks)],
+            [(i, c.source, c.start, c.end, c.page, None) for i, c in enumerate(snapshot.chunks)],
         )
         db.executemany(
             "INSERT INTO skipped VALUES (?, ?, ?)",
@@ -324,9 +327,9 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dic
                 for row in db.execute("SELECT * FROM documents")
             }
             chunks = [
-                Chunk(source, start, end, page, text)
-                for _, source, start, end, page, text in db.execute(
-                    "SELECT * FROM chunks ORDER BY row"
+                Chunk(source, start, end, page, documents[source].text[start:end])
+                for _, source, start, end, page in db.execute(
+                    "SELECT row, source, start, end, page FROM chunks ORDER BY row"
                 )
             ]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
@@ -345,8 +348,8 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dic
                 }
         finally:
             db.close()
-    except (sqlite3.Error, ValueError, TypeError) as exc:
-        raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
+    except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+        raise IndexFormatError(f"index file {file_path} is unreadable: {exc!r}") from exc
     return documents, chunks, skipped, stats, line_hashes
 
 

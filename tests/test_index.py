@@ -6,6 +6,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -285,8 +286,29 @@ def _edit_manifest(path: Path, **changes) -> None:
 
 def test_unknown_format_version_is_refused(saved, tmp_path):
     _edit_manifest(tmp_path / "index", format_version=99)
-    with pytest.raises(rag.IndexFormatError, match="format version 99.*reads 1.*rebuild"):
+    with pytest.raises(rag.IndexFormatError, match="format version 99.*reads 1 and 2.*rebuild"):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
+def test_an_index_of_format_1_is_read_and_saved_as_format_2(saved, corpus, tmp_path):
+    """Format 1 stored each chunk's text too; its offsets give the same text."""
+    path = tmp_path / "index"
+    manifest = json.loads((path / "manifest.json").read_text())
+    db = sqlite3.connect(path / manifest["files"]["store"])
+    db.execute("UPDATE chunks SET text = substr((SELECT text FROM documents d "
+               "WHERE d.source = chunks.source), start + 1, end - start)")  # fmt: skip
+    db.commit()
+    db.close()
+    _edit_manifest(path, format_version=1)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["sha256"]["store"] = _store._sha256(path / manifest["files"]["store"])
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+    old = rag.Index.load(path, model=saved.embedder)
+    assert _results(old) == _results(saved) and old.verify() == []
+    (corpus / "pier.txt").write_text("The pier is long.\n")
+    old.sync([corpus])
+    assert json.loads((path / "manifest.json").read_text())["format_version"] == 2
 
 
 def test_unreadable_manifest_is_refused(saved, tmp_path):
