@@ -210,7 +210,7 @@ def hnsw_recall(vectors: np.ndarray, queries: np.ndarray, built) -> tuple[float,
     """Recall@10 of the HNSW graph (the index's own, or one built as it would be) vs exact."""
     import faiss
 
-    from rag import index as index_module
+    from rag import _snapshot as index_module
     from rag.retrieve import HNSW_EF_SEARCH
 
     started = time.perf_counter()

@@ -13,7 +13,6 @@ import copy
 import os
 import threading
 import time
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from embeddings import Embedder, load_embedder
 from rag import _store
+from rag._snapshot import Snapshot, embedding_text, is_approximate, is_titled
 from rag.chunk import Chunk, ChunkSettings, split_document
 from rag.errors import EmbedderMismatchError
 from rag.ingest import (
@@ -35,16 +35,9 @@ from rag.ingest import (
     line_hashes,
     mark_content,
 )
-from rag.retrieve import Hit, Lexicon, search
+from rag.retrieve import Hit, search
 
 __all__ = ["Index", "SyncReport"]
-
-# Exact search costs a pass over every vector (about 15 ms per 100,000 on 2 cores); from this
-# many chunks on, an HNSW graph answers in about a millisecond, with recall@10 measured by
-# eval/bench_scale.py.
-APPROXIMATE_FROM = 200_000
-HNSW_NEIGHBOURS = 32
-HNSW_EF_CONSTRUCTION = 80
 
 
 @dataclass
@@ -61,60 +54,6 @@ class SyncReport:
     chunks_embedded: int = 0
     seconds: float = 0.0
     seconds_embedding: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """One consistent state; searches read a snapshot, syncs replace it whole."""
-
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    vectors: np.ndarray  # (n_chunks, dim), row i belongs to chunks[i]
-    faiss_index: faiss.Index
-    lexicon: Lexicon
-    chunk_counts: dict[str, int]
-    rows_of: dict[str, np.ndarray]  # source -> its chunks' rows, for filtered searches
-    # source -> (file sha256, reason) of files that could not be read: unchanged, not read again
-    skipped: dict[str, tuple[str, str]]
-    # source -> (size, mtime in ns, sha256) as last seen: same size and time, same content
-    stats: dict[str, tuple[int, int, str]]
-    # source -> hashes of its lines, so boilerplate is found without reading every document
-    line_hashes: dict[str, frozenset[int]]
-
-    @classmethod
-    def create(
-        cls,
-        documents: dict[str, Document],
-        chunks: list[Chunk],
-        vectors: np.ndarray,
-        skipped: dict[str, tuple[str, str]] | None = None,
-        stats: dict[str, tuple[int, int, str]] | None = None,
-        line_hashes: dict[str, frozenset[int]] | None = None,
-        faiss_index: faiss.Index | None = None,
-        lexicon: Lexicon | None = None,
-    ):
-        """A snapshot; the FAISS and BM25 indexes are built unless given (loaded ones)."""
-        if faiss_index is None:
-            faiss_index = _dense_index(vectors)
-        vectors = _store.vectors_of(faiss_index)  # the index's own copy, not a second one
-        if lexicon is None:
-            lexicon = Lexicon([_embedding_text(documents[c.source], c) for c in chunks])
-        counts = Counter(c.source for c in chunks)
-        rows_of = defaultdict(list)
-        for row, chunk in enumerate(chunks):
-            rows_of[chunk.source].append(row)
-        return cls(
-            documents,
-            chunks,
-            vectors,
-            faiss_index,
-            lexicon,
-            dict(counts),
-            {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
-            skipped or {},
-            stats or {},
-            line_hashes or {},
-        )
 
 
 class Index:
@@ -137,7 +76,7 @@ class Index:
             )
         self.limits = limits or IngestLimits()
         empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
-        self._snapshot = _Snapshot.create({}, [], empty)
+        self._snapshot = Snapshot.create({}, [], empty)
         self._write_lock = threading.Lock()
         self._generation: str | None = None  # the saved generation the snapshot matches
 
@@ -184,7 +123,7 @@ class Index:
                 "the original model"
             )
         self.settings = stored.settings
-        self._snapshot = _Snapshot.create(
+        self._snapshot = Snapshot.create(
             stored.documents,
             stored.chunks,
             stored.vectors,
@@ -316,7 +255,7 @@ class Index:
         if self.path and _store.generation(self.path) not in (None, self._generation):
             self._adopt(_store.read(self.path))
 
-    def _read_documents(self, files, roots, old: _Snapshot, report: SyncReport, progress):
+    def _read_documents(self, files, roots, old: Snapshot, report: SyncReport, progress):
         """(documents as extracted, the unreadable files' fingerprints and reasons)."""
         found = {str(f) for f in files}
         keep = [
@@ -355,7 +294,7 @@ class Index:
             documents.append(result.document)
         return documents, unreadable, stats
 
-    def _rebuild(self, old: _Snapshot, documents, files_seen, report: SyncReport, progress):
+    def _rebuild(self, old: Snapshot, documents, files_seen, report: SyncReport, progress):
         kept_rows: list[int] = []
         new_chunks: list[Chunk] = []
         for source, doc in documents.items():
@@ -367,7 +306,7 @@ class Index:
             (report.updated if previous else report.added).append(source)
             new_chunks.extend(self._split(doc))
         report.removed.extend(s for s in old.documents if s not in documents)
-        texts = [_embedding_text(documents[c.source], c) for c in new_chunks]
+        texts = [embedding_text(documents[c.source], c) for c in new_chunks]
         started = time.perf_counter()
         new_vectors = self.embedder.embed(texts, progress=progress)
         report.seconds_embedding = time.perf_counter() - started
@@ -376,38 +315,21 @@ class Index:
         vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
         report.chunks_embedded = len(new_chunks)
         dense = None
-        if kept_rows == list(range(len(old.chunks))) and _is_approximate(old.faiss_index):
+        if kept_rows == list(range(len(old.chunks))) and is_approximate(old.faiss_index):
             dense = faiss.clone_index(old.faiss_index)  # nothing removed: the graph grows
             dense.add(new_vectors)
         lexicon = old.lexicon.updated(kept_rows, texts)  # only the new chunks are tokenised
-        return _Snapshot.create(
+        return Snapshot.create(
             documents, chunks, vectors, *files_seen, faiss_index=dense, lexicon=lexicon
         )
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""
         settings = self.settings
-        if _is_titled(document):
+        if is_titled(document):
             title_tokens = self.embedder.count_tokens(document.title) + 1
             settings = replace(settings, max_tokens=settings.max_tokens - title_tokens)
         return split_document(document, self.embedder.count_tokens, settings)
-
-
-def _dense_index(vectors: np.ndarray) -> faiss.Index:
-    """Exact inner-product search up to ``APPROXIMATE_FROM`` chunks, HNSW from there."""
-    dim = vectors.shape[1]
-    if len(vectors) < APPROXIMATE_FROM:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    if len(vectors):
-        index.add(vectors)
-    return index
-
-
-def _is_approximate(index: faiss.Index) -> bool:
-    return isinstance(index, faiss.IndexHNSW)
 
 
 def _index_folder(path: str | Path | None) -> Path | None:
@@ -420,19 +342,7 @@ def _index_folder(path: str | Path | None) -> Path | None:
     return folder
 
 
-def _is_titled(document: Document) -> bool:
-    """Real titles (not a first sentence or a file name) of sane length go in front of chunks."""
-    return document.title_source in ("metadata", "headline") and len(document.title) <= 200
-
-
-def _embedding_text(document: Document, chunk: Chunk) -> str:
-    """The title gives every chunk its document's topic, unless the chunk starts with it."""
-    if _is_titled(document) and not chunk.text.startswith(document.title):
-        return f"{document.title}\n{chunk.text}"
-    return chunk.text
-
-
-def _mark(old: _Snapshot, documents: list[Document]) -> tuple[dict[str, Document], dict]:
+def _mark(old: Snapshot, documents: list[Document]) -> tuple[dict[str, Document], dict]:
     """Mark content against the collection (documents by source, and their line hashes).
 
     A document unchanged since ``old`` keeps its marking unless one of its lines became, or
@@ -458,7 +368,7 @@ def _mark(old: _Snapshot, documents: list[Document]) -> tuple[dict[str, Document
     return {d.source: marked[d.source] for d in documents}, hashes
 
 
-def _same_documents(old: _Snapshot, documents: list[Document]) -> bool:
+def _same_documents(old: Snapshot, documents: list[Document]) -> bool:
     """Whether ``documents`` are the old snapshot's, none read anew and none gone."""
     return len(documents) == len(old.documents) and all(
         d.source in old.documents and d.file_sha256 == old.documents[d.source].file_sha256

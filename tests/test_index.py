@@ -20,7 +20,7 @@ from fpdf import FPDF
 
 import rag
 from embeddings import EmbedderIdentity
-from rag import _store
+from rag import _snapshot, _store
 from rag.chunk import ChunkSettings
 from rag.ingest import IngestLimits
 
@@ -612,7 +612,7 @@ def test_a_sync_that_changes_nothing_writes_nothing(saved, corpus):
 
 
 def test_approximate_search_switches_on_by_size(embedder, tmp_path, monkeypatch):
-    monkeypatch.setattr(rag.index, "APPROXIMATE_FROM", 10)
+    monkeypatch.setattr(_snapshot, "APPROXIMATE_FROM", 10)
     folder = tmp_path / "docs"
     shutil.copytree(SAMPLE_CORPUS, folder)
     extra = folder / "extra.txt"
@@ -622,7 +622,7 @@ def test_approximate_search_switches_on_by_size(embedder, tmp_path, monkeypatch)
     assert index.chunk_count() >= 10
     assert isinstance(index._snapshot.faiss_index, faiss.IndexHNSW)
     exact = rag.Index(embedder)
-    monkeypatch.setattr(rag.index, "APPROXIMATE_FROM", 10**9)
+    monkeypatch.setattr(_snapshot, "APPROXIMATE_FROM", 10**9)
     exact.sync([folder])
     assert isinstance(exact._snapshot.faiss_index, faiss.IndexFlatIP)
 

@@ -1,0 +1,105 @@
+"""One consistent state of an index in memory: documents, chunks, vectors, and the dense and BM25
+indexes over them. Searches read a snapshot; a sync builds the next one and swaps it in whole."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from rag import _store
+from rag.chunk import Chunk
+from rag.ingest import Document
+from rag.retrieve import Lexicon
+
+# Exact search costs a pass over every vector (about 15 ms per 100,000 on 2 cores); from this
+# many chunks on, an HNSW graph answers in about a millisecond, with recall@10 measured by
+# eval/bench_scale.py.
+APPROXIMATE_FROM = 200_000
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent state; searches read a snapshot, syncs replace it whole."""
+
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (n_chunks, dim), row i belongs to chunks[i]
+    faiss_index: faiss.Index
+    lexicon: Lexicon
+    chunk_counts: dict[str, int]
+    rows_of: dict[str, np.ndarray]  # source -> its chunks' rows, for filtered searches
+    # source -> (file sha256, reason) of files that could not be read: unchanged, not read again
+    skipped: dict[str, tuple[str, str]]
+    # source -> (size, mtime in ns, sha256) as last seen: same size and time, same content
+    stats: dict[str, tuple[int, int, str]]
+    # source -> hashes of its lines, so boilerplate is found without reading every document
+    line_hashes: dict[str, frozenset[int]]
+
+    @classmethod
+    def create(
+        cls,
+        documents: dict[str, Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        skipped: dict[str, tuple[str, str]] | None = None,
+        stats: dict[str, tuple[int, int, str]] | None = None,
+        line_hashes: dict[str, frozenset[int]] | None = None,
+        faiss_index: faiss.Index | None = None,
+        lexicon: Lexicon | None = None,
+    ):
+        """A snapshot; the FAISS and BM25 indexes are built unless given (loaded ones)."""
+        if faiss_index is None:
+            faiss_index = dense_index(vectors)
+        vectors = _store.vectors_of(faiss_index)  # the index's own copy, not a second one
+        if lexicon is None:
+            lexicon = Lexicon([embedding_text(documents[c.source], c) for c in chunks])
+        counts = Counter(c.source for c in chunks)
+        rows_of = defaultdict(list)
+        for row, chunk in enumerate(chunks):
+            rows_of[chunk.source].append(row)
+        return cls(
+            documents,
+            chunks,
+            vectors,
+            faiss_index,
+            lexicon,
+            dict(counts),
+            {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
+            skipped or {},
+            stats or {},
+            line_hashes or {},
+        )
+
+
+def dense_index(vectors: np.ndarray) -> faiss.Index:
+    """Exact inner-product search up to ``APPROXIMATE_FROM`` chunks, HNSW from there."""
+    dim = vectors.shape[1]
+    if len(vectors) < APPROXIMATE_FROM:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def is_approximate(index: faiss.Index) -> bool:
+    return isinstance(index, faiss.IndexHNSW)
+
+
+def is_titled(document: Document) -> bool:
+    """Real titles (not a first sentence or a file name) of sane length go in front of chunks."""
+    return document.title_source in ("metadata", "headline") and len(document.title) <= 200
+
+
+def embedding_text(document: Document, chunk: Chunk) -> str:
+    """The title gives every chunk its document's topic, unless the chunk starts with it."""
+    if is_titled(document) and not chunk.text.startswith(document.title):
+        return f"{document.title}\n{chunk.text}"
+    return chunk.text
