@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from rag.errors import ExtractionError
+from rag.errors import ExtractionError, one_line
 
 _PAGE_BREAK = "\n\n"
 
@@ -38,7 +38,7 @@ def extract_pdf(
     except (ExtractionError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf's failures on malformed files are open-ended
-        raise ExtractionError(f"broken PDF: {_one_line(exc)}") from exc
+        raise ExtractionError(f"broken PDF: {one_line(exc)}") from exc
     starts, parts, offset = [], [], 0
     for page_text in pages:
         starts.append(offset)
@@ -48,9 +48,3 @@ def extract_pdf(
     if len(pages) < page_count:
         note = f"cut short: read the first {len(pages):,} of {page_count:,} pages"
     return _PAGE_BREAK.join(parts), tuple(starts), title, note
-
-
-def _one_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    message = lines[0][:200] if lines else ""
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

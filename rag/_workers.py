@@ -171,7 +171,7 @@ def serve(limits_json: str) -> None:
     import resource
 
     from rag import ingest
-    from rag.errors import ExtractionError
+    from rag.errors import ExtractionError, one_line
 
     limits = IngestLimits(**json.loads(limits_json))
     budget = limits.memory_mb * 2**20
@@ -193,15 +193,10 @@ def serve(limits_json: str) -> None:
         except MemoryError:
             reply = {"skip": f"needs more than {limits.memory_mb:,} MB of memory to read"}
         except Exception as exc:  # noqa: BLE001 - any parser failure is this file's, not the run's
-            reply = {"skip": f"the reader failed: {type(exc).__name__}: {_first_line(exc)}"}
+            reply = {"skip": f"the reader failed: {one_line(exc)}"}
         reply["peak_mb"] = _peak_resident_mb()
         answers.write(json.dumps(reply) + "\n")
         answers.flush()
-
-
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else ""
 
 
 def _peak_resident_mb() -> float:

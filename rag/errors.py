@@ -6,6 +6,7 @@ __all__ = [
     "IndexFormatError",
     "IndexLockedError",
     "RagError",
+    "one_line",
 ]
 
 
@@ -30,3 +31,10 @@ class ExtractionError(Exception):
 
     Not a ``RagError``: it never reaches the caller, it becomes a skipped file in the report.
     """
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (at most 200 characters), for a one-line reason."""
+    lines = str(exc).strip().splitlines()
+    message = lines[0][:200] if lines else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
