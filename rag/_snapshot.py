@@ -10,6 +10,7 @@ import faiss
 import numpy as np
 
 from rag import _store
+from rag._store import FilesSeen
 from rag.chunk import Chunk
 from rag.ingest import Document
 from rag.retrieve import Lexicon
@@ -33,12 +34,7 @@ class Snapshot:
     lexicon: Lexicon
     chunk_counts: dict[str, int]
     rows_of: dict[str, np.ndarray]  # source -> its chunks' rows, for filtered searches
-    # source -> (file sha256, reason) of files that could not be read: unchanged, not read again
-    skipped: dict[str, tuple[str, str]]
-    # source -> (size, mtime in ns, sha256) as last seen: same size and time, same content
-    stats: dict[str, tuple[int, int, str]]
-    # source -> hashes of its lines, so boilerplate is found without reading every document
-    line_hashes: dict[str, frozenset[int]]
+    seen: FilesSeen
 
     @classmethod
     def create(
@@ -46,9 +42,7 @@ class Snapshot:
         documents: dict[str, Document],
         chunks: list[Chunk],
         vectors: np.ndarray,
-        skipped: dict[str, tuple[str, str]] | None = None,
-        stats: dict[str, tuple[int, int, str]] | None = None,
-        line_hashes: dict[str, frozenset[int]] | None = None,
+        seen: FilesSeen | None = None,
         faiss_index: faiss.Index | None = None,
         lexicon: Lexicon | None = None,
     ):
@@ -70,9 +64,7 @@ class Snapshot:
             lexicon,
             dict(counts),
             {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
-            skipped or {},
-            stats or {},
-            line_hashes or {},
+            seen or FilesSeen(),
         )
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from array import array
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
@@ -40,15 +40,28 @@ PACKAGE_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True)
+class FilesSeen:
+    """What syncs learnt about the files beyond their documents, kept so the next sync reads less.
+
+    ``skipped``: source -> (file sha256, reason) of files that could not be read; not read again
+    while unchanged. ``stats``: source -> (size, mtime in ns, sha256) as last seen; the same size
+    and time mean the same content. ``line_hashes``: source -> hashes of its lines, so
+    boilerplate is found without reading every document.
+    """
+
+    skipped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stats: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    line_hashes: dict[str, frozenset[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class StoredIndex:
     identity: EmbedderIdentity
     settings: ChunkSettings
     documents: dict[str, Document]
     chunks: list[Chunk]
     vectors: np.ndarray
-    skipped: dict[str, tuple[str, str]]  # source -> (file sha256, reason)
-    stats: dict[str, tuple[int, int, str]]  # source -> (size, mtime in ns, sha256) when seen
-    line_hashes: dict[str, frozenset[int]]  # source -> hashes of its lines (boilerplate)
+    seen: FilesSeen
     generation: str
     faiss_index: faiss.Index
     lexicon: Lexicon | None  # None for an index saved before BM25 was kept: rebuilt on load
@@ -167,7 +180,7 @@ def read(path: str | Path) -> StoredIndex:
             raise IndexFormatError(
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
-    documents, chunks, skipped, stats, line_hashes = _read_sqlite(files["store"])
+    documents, chunks, seen = _read_sqlite(files["store"])
     faiss_index, vectors = _read_vectors(files["vectors"], identity.dim)
     lexicon = None
     if "bm25" in files:
@@ -185,9 +198,7 @@ def read(path: str | Path) -> StoredIndex:
         documents,
         chunks,
         vectors,
-        skipped,
-        stats,
-        line_hashes,
+        seen,
         manifest["files"]["store"],
         faiss_index,
         lexicon,
@@ -289,17 +300,17 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
         )
         db.executemany(
             "INSERT INTO skipped VALUES (?, ?, ?)",
-            [(source, sha, reason) for source, (sha, reason) in snapshot.skipped.items()],
+            [(source, sha, reason) for source, (sha, reason) in snapshot.seen.skipped.items()],
         )
         db.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?)",
-            [(source, *stat) for source, stat in snapshot.stats.items()],
+            [(source, *stat) for source, stat in snapshot.seen.stats.items()],
         )
         db.executemany(
             "INSERT INTO lines VALUES (?, ?)",
             [
                 (source, array("Q", sorted(hashes)).tobytes())
-                for source, hashes in snapshot.line_hashes.items()
+                for source, hashes in snapshot.seen.line_hashes.items()
             ],
         )
         db.commit()
@@ -309,7 +320,7 @@ def _write_sqlite(file_path: Path, snapshot) -> None:
         os.fsync(handle.fileno())
 
 
-def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dict, dict, dict]:
+def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], FilesSeen]:
     try:
         db = sqlite3.connect(f"file:{file_path}?mode=ro", uri=True)
         try:
@@ -350,7 +361,7 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], dic
             db.close()
     except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
         raise IndexFormatError(f"index file {file_path} is unreadable: {exc!r}") from exc
-    return documents, chunks, skipped, stats, line_hashes
+    return documents, chunks, FilesSeen(skipped, stats, line_hashes)
 
 
 def _write_bytes(file_path: Path, data: bytes) -> None:

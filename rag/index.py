@@ -22,6 +22,7 @@ import numpy as np
 from embeddings import Embedder, load_embedder
 from rag import _store
 from rag._snapshot import Snapshot, embedding_text, is_approximate, is_titled
+from rag._store import FilesSeen
 from rag.chunk import Chunk, ChunkSettings, split_document
 from rag.errors import EmbedderMismatchError
 from rag.ingest import (
@@ -127,9 +128,7 @@ class Index:
             stored.documents,
             stored.chunks,
             stored.vectors,
-            stored.skipped,
-            stored.stats,
-            stored.line_hashes,
+            stored.seen,
             stored.faiss_index,
             stored.lexicon,
         )
@@ -223,11 +222,12 @@ class Index:
             if _same_documents(old, documents):
                 # Nothing to mark, chunk or embed again: only what was seen of the files changes.
                 report.unchanged = [d.source for d in documents]
-                snapshot = replace(old, skipped=unreadable, stats=stats)
-                changed = (unreadable, stats) != (old.skipped, old.stats)
+                seen = replace(old.seen, skipped=unreadable, stats=stats)
+                snapshot = replace(old, seen=seen)
+                changed = seen != old.seen
             else:
                 documents, lines = _mark(old, documents)
-                seen = (unreadable, stats, lines)
+                seen = FilesSeen(unreadable, stats, lines)
                 snapshot = self._rebuild(old, documents, seen, report, progress)
                 changed = True
             if self.path and (changed or self._generation is None):
@@ -265,12 +265,12 @@ class Index:
         ]
         documents: list[Document] = []
         unreadable: dict[str, tuple[str, str]] = {}
-        fingerprints: dict[str, str | None] = {}
         stats: dict[str, tuple[int, int, str]] = {}
-        for source in [*map(str, files), *keep]:
-            fingerprint = fingerprints[source] = _fingerprint(source, old.stats, stats)
+        sources = [*map(str, files), *keep]
+        for source in sources:
+            fingerprint = _fingerprint(source, old.seen.stats, stats)
             previous = old.documents.get(source)
-            known = old.skipped.get(source)
+            known = old.seen.skipped.get(source)
             if previous and fingerprint == previous.file_sha256:
                 documents.append(_as_extracted(previous))  # no need to parse the file again
             elif known and fingerprint == known[0]:
@@ -279,13 +279,13 @@ class Index:
                 if previous:
                     documents.append(_as_extracted(previous))
         done = {d.source for d in documents} | set(unreadable)
-        to_read = [s for s in fingerprints if s not in done]
+        to_read = [s for s in sources if s not in done]
         for result in extract_files(to_read, self.limits, progress):
             previous = old.documents.get(result.source)
             if result.document is None:
                 report.skipped.append(Skipped(result.source, result.note))
-                if fingerprints[result.source]:
-                    unreadable[result.source] = (fingerprints[result.source], result.note)
+                if result.source in stats:  # it could be hashed: remember it until it changes
+                    unreadable[result.source] = (stats[result.source][2], result.note)
                 if previous:  # a file that turned unreadable keeps its indexed version
                     documents.append(_as_extracted(previous))
                 continue
@@ -294,7 +294,7 @@ class Index:
             documents.append(result.document)
         return documents, unreadable, stats
 
-    def _rebuild(self, old: Snapshot, documents, files_seen, report: SyncReport, progress):
+    def _rebuild(self, old: Snapshot, documents, seen: FilesSeen, report: SyncReport, progress):
         kept_rows: list[int] = []
         new_chunks: list[Chunk] = []
         for source, doc in documents.items():
@@ -319,9 +319,7 @@ class Index:
             dense = faiss.clone_index(old.faiss_index)  # nothing removed: the graph grows
             dense.add(new_vectors)
         lexicon = old.lexicon.updated(kept_rows, texts)  # only the new chunks are tokenised
-        return Snapshot.create(
-            documents, chunks, vectors, *files_seen, faiss_index=dense, lexicon=lexicon
-        )
+        return Snapshot.create(documents, chunks, vectors, seen, faiss_index=dense, lexicon=lexicon)
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""
@@ -351,14 +349,14 @@ def _mark(old: Snapshot, documents: list[Document]) -> tuple[dict[str, Document]
     hashes, reusable = {}, {}
     for document in documents:
         previous = old.documents.get(document.source)
-        known = document.source in old.line_hashes
+        known = document.source in old.seen.line_hashes
         if known and previous and previous.file_sha256 == document.file_sha256:
-            hashes[document.source] = old.line_hashes[document.source]
+            hashes[document.source] = old.seen.line_hashes[document.source]
             reusable[document.source] = previous
         else:
             hashes[document.source] = line_hashes(document)
     boilerplate = boilerplate_lines(list(hashes.values()))
-    flipped = boilerplate ^ boilerplate_lines(list(old.line_hashes.values()))
+    flipped = boilerplate ^ boilerplate_lines(list(old.seen.line_hashes.values()))
     marked = {}
     for source, previous in reusable.items():
         if not hashes[source] & flipped:
