@@ -41,14 +41,12 @@ class Snapshot:
         cls,
         documents: dict[str, Document],
         chunks: list[Chunk],
-        vectors: np.ndarray,
+        faiss_index: faiss.Index,
         seen: FilesSeen | None = None,
-        faiss_index: faiss.Index | None = None,
         lexicon: Lexicon | None = None,
     ):
-        """A snapshot; the FAISS and BM25 indexes are built unless given (loaded ones)."""
-        if faiss_index is None:
-            faiss_index = dense_index(vectors)
+        """A snapshot over a dense index holding one vector per chunk; BM25 is built unless
+        given (a loaded or updated one)."""
         vectors = _store.vectors_of(faiss_index)  # the index's own copy, not a second one
         if lexicon is None:
             lexicon = Lexicon([embedding_text(documents[c.source], c) for c in chunks])
@@ -77,7 +75,7 @@ def dense_index(vectors: np.ndarray) -> faiss.Index:
         index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     if len(vectors):
-        index.add(vectors)
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
 

@@ -60,7 +60,6 @@ class StoredIndex:
     settings: ChunkSettings
     documents: dict[str, Document]
     chunks: list[Chunk]
-    vectors: np.ndarray
     seen: FilesSeen
     generation: str
     faiss_index: faiss.Index
@@ -181,7 +180,7 @@ def read(path: str | Path) -> StoredIndex:
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
     documents, chunks, seen = _read_sqlite(files["store"])
-    faiss_index, vectors = _read_vectors(files["vectors"], identity.dim)
+    faiss_index = _read_vectors(files["vectors"], identity.dim)
     lexicon = None
     if "bm25" in files:
         try:
@@ -189,7 +188,8 @@ def read(path: str | Path) -> StoredIndex:
         except ValueError as exc:
             raise IndexFormatError(f"index file {files['bm25']} is unreadable: {exc}") from exc
     if not (
-        len(documents) == counts["documents"] and len(chunks) == counts["chunks"] == len(vectors)
+        len(documents) == counts["documents"]
+        and len(chunks) == counts["chunks"] == faiss_index.ntotal
     ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
     return StoredIndex(
@@ -197,7 +197,6 @@ def read(path: str | Path) -> StoredIndex:
         settings,
         documents,
         chunks,
-        vectors,
         seen,
         manifest["files"]["store"],
         faiss_index,
@@ -225,15 +224,15 @@ def _read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _read_vectors(file_path: Path, dim: int) -> tuple[faiss.Index, np.ndarray]:
-    """The saved FAISS index as it was built (flat or HNSW), and its vectors."""
+def _read_vectors(file_path: Path, dim: int) -> faiss.Index:
+    """The saved FAISS index as it was built (flat or HNSW)."""
     try:
         index = faiss.deserialize_index(np.fromfile(file_path, dtype=np.uint8))
     except RuntimeError as exc:
         raise IndexFormatError(f"index file {file_path} is not a FAISS index: {exc}") from exc
     if index.d != dim:
         raise IndexFormatError(f"vectors in {file_path} have {index.d} dimensions, expected {dim}")
-    return index, vectors_of(index)
+    return index
 
 
 def vectors_of(index: faiss.Index) -> np.ndarray:

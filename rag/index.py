@@ -21,7 +21,7 @@ import numpy as np
 
 from embeddings import Embedder, load_embedder
 from rag import _store
-from rag._snapshot import Snapshot, embedding_text, is_approximate, is_titled
+from rag._snapshot import Snapshot, dense_index, embedding_text, is_approximate, is_titled
 from rag._store import FilesSeen
 from rag.chunk import Chunk, ChunkSettings, split_document
 from rag.errors import EmbedderMismatchError
@@ -77,7 +77,7 @@ class Index:
             )
         self.limits = limits or IngestLimits()
         empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
-        self._snapshot = Snapshot.create({}, [], empty)
+        self._snapshot = Snapshot.create({}, [], dense_index(empty))
         self._write_lock = threading.Lock()
         self._generation: str | None = None  # the saved generation the snapshot matches
 
@@ -127,9 +127,8 @@ class Index:
         self._snapshot = Snapshot.create(
             stored.documents,
             stored.chunks,
-            stored.vectors,
-            stored.seen,
             stored.faiss_index,
+            stored.seen,
             stored.lexicon,
         )
         self._generation = stored.generation
@@ -312,14 +311,14 @@ class Index:
         report.seconds_embedding = time.perf_counter() - started
         kept_rows.sort()  # old rows keep their order; new ones go after them
         chunks = [old.chunks[i] for i in kept_rows] + new_chunks
-        vectors = np.concatenate([old.vectors[kept_rows], new_vectors]).astype(np.float32)
         report.chunks_embedded = len(new_chunks)
-        dense = None
         if kept_rows == list(range(len(old.chunks))) and is_approximate(old.faiss_index):
             dense = faiss.clone_index(old.faiss_index)  # nothing removed: the graph grows
-            dense.add(new_vectors)
+            dense.add(np.ascontiguousarray(new_vectors, dtype=np.float32))
+        else:
+            dense = dense_index(np.concatenate([old.vectors[kept_rows], new_vectors]))
         lexicon = old.lexicon.updated(kept_rows, texts)  # only the new chunks are tokenised
-        return Snapshot.create(documents, chunks, vectors, seen, faiss_index=dense, lexicon=lexicon)
+        return Snapshot.create(documents, chunks, dense, seen, lexicon)
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""
