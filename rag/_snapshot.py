@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from rag import _store
 from rag._store import FilesSeen
 from rag.chunk import Chunk
 from rag.ingest import Document
@@ -47,7 +46,7 @@ class Snapshot:
     ):
         """A snapshot over a dense index holding one vector per chunk; BM25 is built unless
         given (a loaded or updated one)."""
-        vectors = _store.vectors_of(faiss_index)  # the index's own copy, not a second one
+        vectors = vectors_of(faiss_index)  # the index's own copy, not a second one
         if lexicon is None:
             lexicon = Lexicon([embedding_text(documents[c.source], c) for c in chunks])
         counts = Counter(c.source for c in chunks)
@@ -93,3 +92,26 @@ def embedding_text(document: Document, chunk: Chunk) -> str:
     if is_titled(document) and not chunk.text.startswith(document.title):
         return f"{document.title}\n{chunk.text}"
     return chunk.text
+
+
+def vectors_of(index: faiss.Index) -> np.ndarray:
+    """The vectors a flat or HNSW index stores, as a read-only view (no copy): one copy of the
+    vectors in memory, not two. Valid while the index lives and is not added to."""
+    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    if not storage.ntotal:
+        return np.zeros((0, index.d), dtype=np.float32)
+    raw = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * index.d)
+    return np.asarray(_Owner(index, raw.__array_interface__["data"][0], (storage.ntotal, index.d)))
+
+
+class _Owner:
+    """Keeps a FAISS index alive for as long as any view of its vectors (even one row) lives."""
+
+    def __init__(self, index: faiss.Index, address: int, shape: tuple[int, int]):
+        self.index = index
+        self.__array_interface__ = {
+            "data": (address, True),  # read-only
+            "shape": shape,
+            "typestr": "<f4",
+            "version": 3,
+        }

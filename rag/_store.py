@@ -235,29 +235,6 @@ def _read_vectors(file_path: Path, dim: int) -> faiss.Index:
     return index
 
 
-def vectors_of(index: faiss.Index) -> np.ndarray:
-    """The vectors a flat or HNSW index stores, as a read-only view (no copy): one copy of the
-    vectors in memory, not two. Valid while the index lives and is not added to."""
-    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
-    if not storage.ntotal:
-        return np.zeros((0, index.d), dtype=np.float32)
-    raw = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * index.d)
-    return np.asarray(_Owner(index, raw.__array_interface__["data"][0], (storage.ntotal, index.d)))
-
-
-class _Owner:
-    """Keeps a FAISS index alive for as long as any view of its vectors (even one row) lives."""
-
-    def __init__(self, index: faiss.Index, address: int, shape: tuple[int, int]):
-        self.index = index
-        self.__array_interface__ = {
-            "data": (address, True),  # read-only
-            "shape": shape,
-            "typestr": "<f4",
-            "version": 3,
-        }
-
-
 _SCHEMA = """
 CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, file_sha256 TEXT,
     title TEXT, title_source TEXT, page_starts TEXT, content_spans TEXT);
