@@ -3,7 +3,7 @@ indexes over them. Searches read a snapshot; a sync builds the next one and swap
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 import faiss
@@ -31,7 +31,6 @@ class Snapshot:
     vectors: np.ndarray  # (n_chunks, dim), row i belongs to chunks[i]
     faiss_index: faiss.Index
     lexicon: Lexicon
-    chunk_counts: dict[str, int]
     rows_of: dict[str, np.ndarray]  # source -> its chunks' rows, for filtered searches
     seen: FilesSeen
 
@@ -49,7 +48,6 @@ class Snapshot:
         vectors = vectors_of(faiss_index)  # the index's own copy, not a second one
         if lexicon is None:
             lexicon = Lexicon([embedding_text(documents[c.source], c) for c in chunks])
-        counts = Counter(c.source for c in chunks)
         rows_of = defaultdict(list)
         for row, chunk in enumerate(chunks):
             rows_of[chunk.source].append(row)
@@ -59,7 +57,6 @@ class Snapshot:
             vectors,
             faiss_index,
             lexicon,
-            dict(counts),
             {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
             seen or FilesSeen(),
         )

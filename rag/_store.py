@@ -26,7 +26,7 @@ import numpy as np
 from embeddings import EmbedderIdentity
 from rag.chunk import Chunk, ChunkSettings
 from rag.errors import IndexFormatError, IndexLockedError
-from rag.ingest import Document
+from rag.ingest import Document, file_sha256
 from rag.retrieve import Lexicon
 
 # 2: chunk text is not stored twice, it is read from the document's text at the chunk's offsets.
@@ -356,12 +356,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _sha256(file_path: Path) -> str:
-    """Of a file's bytes; of a folder, of its files' names and checksums."""
+    """Of a file's bytes ("" when it cannot be read); of a folder, of its files' names and
+    checksums."""
     if file_path.is_dir():
         parts = [f"{f.name}:{_sha256(f)}" for f in sorted(file_path.iterdir())]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-    digest = hashlib.sha256()
-    with file_path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(file_path) or ""

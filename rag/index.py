@@ -142,7 +142,9 @@ class Index:
     def chunk_count(self, source: str | None = None) -> int:
         """Chunks in the index, or of one document."""
         snapshot = self._snapshot
-        return len(snapshot.chunks) if source is None else snapshot.chunk_counts.get(source, 0)
+        if source is None:
+            return len(snapshot.chunks)
+        return len(snapshot.rows_of.get(source, ()))
 
     def document(self, source: str) -> Document | None:
         """The indexed document with this exact source path, or None."""
