@@ -133,10 +133,14 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
     noop = index.sync([folder])
     added = folder / "zz-new.txt"
     write_documents(folder, 1, sentences, random.Random(-size), name=added.name)
+    written = _bytes_written()
     add = index.sync([folder])
+    add_written = _bytes_written() - written
     changed = folder / "d000000.txt"
     changed.write_text(changed.read_text() + "\nOne more sentence at the end of this report.\n")
+    written = _bytes_written()
     change = index.sync([folder])
+    change_written = _bytes_written() - written
 
     index.search("warm-up question?", k=5)
     latencies = []
@@ -159,6 +163,9 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
         "noop_sync_s": round(noop.seconds, 2),
         "add_file_s": round(add.seconds - add.seconds_embedding, 2),
         "change_file_s": round(change.seconds - change.seconds_embedding, 2),
+        "add_file_written_kb": round(add_written / 1024),
+        "change_file_written_kb": round(change_written / 1024),
+        "index_mb": round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20),
         "search_p50_ms": round(float(np.percentile(latencies, 50)), 1),
         "search_p95_ms": round(float(np.percentile(latencies, 95)), 1),
         "serving_mb": round(serving_mb),
@@ -234,18 +241,29 @@ def hnsw_recall(vectors: np.ndarray, queries: np.ndarray, built) -> tuple[float,
 def print_table(rows: list[dict]) -> None:
     print(
         "\n| chunks (files) | load | no-op sync | add one file | change one file "
+        "| written by add / change (index size) "
         "| search p50 / p95 | serving memory / (vectors + BM25) | dense | HNSW recall@10 |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         ratio = r["serving_mb"] / max(r["vectors_bm25_mb"], 1)
         print(
             f"| {r['chunks']:,} ({r['files']:,}) | {r['load_s']} s | {r['noop_sync_s']} s "
             f"| {r['add_file_s']} s | {r['change_file_s']} s "
+            f"| {r['add_file_written_kb']:,} / {r['change_file_written_kb']:,} KB "
+            f"({r['index_mb']:,} MB) "
             f"| {r['search_p50_ms']} / {r['search_p95_ms']} ms "
             f"| {r['serving_mb']} MB / {r['vectors_bm25_mb']} MB = {ratio:.1f}× "
             f"| {r['dense_index']} | {r['hnsw_recall_at_10']} |"
         )
+
+
+def _bytes_written() -> int:
+    """Bytes this process has written so far (Linux: ``wchar`` of /proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _folder_mb(path: Path, prefix: str) -> float:

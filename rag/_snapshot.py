@@ -33,6 +33,8 @@ class Snapshot:
     lexicon: Lexicon
     rows_of: dict[str, np.ndarray]  # source -> its chunks' rows, for filtered searches
     seen: FilesSeen
+    ids: np.ndarray  # row -> the chunk's stable id (ascending), how the saved index knows it
+    next_id: int  # the id the next new chunk gets
 
     @classmethod
     def create(
@@ -42,9 +44,11 @@ class Snapshot:
         faiss_index: faiss.Index,
         seen: FilesSeen | None = None,
         lexicon: Lexicon | None = None,
+        ids: np.ndarray | None = None,
+        next_id: int | None = None,
     ):
         """A snapshot over a dense index holding one vector per chunk; BM25 is built unless
-        given (a loaded or updated one)."""
+        given (a loaded or updated one); chunk ids are 0, 1, ... unless given."""
         vectors = vectors_of(faiss_index)  # the index's own copy, not a second one
         if lexicon is None:
             lexicon = Lexicon([embedding_text(documents[c.source], c) for c in chunks])
@@ -59,6 +63,8 @@ class Snapshot:
             lexicon,
             {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
             seen or FilesSeen(),
+            np.arange(len(chunks), dtype=np.int64) if ids is None else ids,
+            len(chunks) if next_id is None else next_id,
         )
 
 

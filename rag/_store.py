@@ -1,7 +1,15 @@
-"""An index on disk: manifest.json naming checksummed data files, replaced atomically.
+"""An index on disk: a SQLite store of record, updated in place, and immutable segment files.
 
-Data files carry a generation suffix, so a save writes new files beside the old ones and then
-swaps the manifest with one ``os.replace``: a crash at any moment leaves a complete index.
+``store.sqlite`` (WAL) holds the documents, the chunks (by a stable id), what syncs learnt about
+the files, and the list of segments with their sha256. A segment holds the vectors or the BM25
+term counts of the chunks one sync added (ids ``first_id`` to ``first_id + rows - 1``); a chunk
+that is removed or replaced leaves its rows behind as dead rows, dropped on load and rewritten
+away when they pile up. A save writes its new segments, fsyncs them, then commits one SQLite
+transaction naming them: a crash at any moment leaves the previous state or the new one, and
+files no commit names are removed by the next writer. Readers read in one SQLite read
+transaction, so they see one state and never wait for a writer.
+
+Format 1 and 2 indexes (a manifest naming whole-index files) are read, and saved as format 3.
 """
 
 from __future__ import annotations
@@ -16,12 +24,14 @@ import sqlite3
 import sys
 import time
 import uuid
+import zlib
 from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
 import numpy as np
+import scipy.sparse
 
 from embeddings import EmbedderIdentity
 from rag.chunk import Chunk, ChunkSettings
@@ -29,14 +39,25 @@ from rag.errors import IndexFormatError, IndexLockedError
 from rag.ingest import Document, file_sha256
 from rag.retrieve import Lexicon
 
+# 3: a SQLite store of record changed in place, with vector and BM25 segments per sync.
 # 2: chunk text is not stored twice, it is read from the document's text at the chunk's offsets.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # 1 stored chunk text too; the same offsets give the same text
-MANIFEST = "manifest.json"
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # 1 stored chunk text too; the same offsets give the same text
+STORE = "store.sqlite"
+MANIFEST = "manifest.json"  # formats 1 and 2
 LOCK = ".writer.lock"
 # A second writer waits this long for the first before giving up with a clear error.
 LOCK_WAIT_S = 600.0
 PACKAGE_VERSION = "0.1.0"
+# Segments are checked against their sha256 on every load while they hold at most this many
+# bytes in all; above, by size (reading gigabytes costs seconds per load); `rag verify` reads all.
+VERIFY_ON_LOAD_BYTES = 256 * 2**20
+# A save rewrites everything as one segment of each kind once this share of the saved rows is
+# dead, or there are this many vector segments.
+COMPACT_DEAD_SHARE = 0.25
+COMPACT_SEGMENTS = 32
+_SEGMENT_PREFIXES = ("vectors-", "bm25-", "hnsw-", STORE + ".new-")
+_LEGACY_PREFIXES = ("store-", "vectors-", "bm25-", MANIFEST)
 
 
 @dataclass(frozen=True)
@@ -56,18 +77,24 @@ class FilesSeen:
 
 @dataclass(frozen=True)
 class StoredIndex:
+    """What a load found. ``faiss_index`` is the saved dense index when one was saved whole (an
+    HNSW graph, or a format 1/2 index); else ``vectors`` are the live rows' vectors to index."""
+
     identity: EmbedderIdentity
     settings: ChunkSettings
     documents: dict[str, Document]
     chunks: list[Chunk]
     seen: FilesSeen
     generation: str
-    faiss_index: faiss.Index
+    faiss_index: faiss.Index | None
+    vectors: np.ndarray | None
     lexicon: Lexicon | None  # None for an index saved before BM25 was kept: rebuilt on load
+    ids: np.ndarray  # the chunks' stable ids, ascending
+    next_id: int
 
 
 def exists(path: str | Path) -> bool:
-    return (Path(path) / MANIFEST).is_file()
+    return (Path(path) / STORE).is_file() or (Path(path) / MANIFEST).is_file()
 
 
 @contextlib.contextmanager
@@ -105,59 +132,500 @@ def writer_lock(path: Path, progress: bool = False, wait_s: float = LOCK_WAIT_S)
 
 
 def generation(path: str | Path) -> str | None:
-    """The generation the manifest names now, or None without a readable manifest."""
+    """The generation saved now, or None without a readable index."""
+    store = Path(path) / STORE
+    if store.is_file():
+        try:
+            db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+            try:
+                return db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+            finally:
+                db.close()
+        except (sqlite3.Error, TypeError):
+            return None
     try:
         return json.loads((Path(path) / MANIFEST).read_text("utf-8"))["files"]["store"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def write(path: Path, index, snapshot) -> str:
-    """Write the snapshot's files, then swap the manifest in; remove files no manifest names.
+def write(path: Path, index, snapshot, previous=None):
+    """Save ``snapshot``; returns (generation, the snapshot as saved).
 
-    Call it holding ``writer_lock``. Returns the new generation."""
+    ``previous`` is the state the folder holds now, as this writer read or wrote it: then only
+    the difference is written (new documents, chunks and segments; removed ones deleted). Without
+    it, or once dead rows pile up, everything is written, with chunk ids renumbered from 0 (the
+    returned snapshot carries them). Call it holding ``writer_lock``.
+    """
     path.mkdir(parents=True, exist_ok=True)
-    generation = uuid.uuid4().hex[:12]
-    files = {"store": f"store-{generation}.sqlite", "vectors": f"vectors-{generation}.faiss"}
-    _write_sqlite(path / files["store"], snapshot)
-    _write_bytes(path / files["vectors"], faiss.serialize_index(snapshot.faiss_index).tobytes())
-    if snapshot.lexicon.size:
-        files["bm25"] = f"bm25-{generation}"
-        snapshot.lexicon.save(path / files["bm25"])
-        for written in (path / files["bm25"]).iterdir():
-            with written.open("rb+") as handle:
-                os.fsync(handle.fileno())
-        _fsync_dir(path / files["bm25"])
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "package_version": PACKAGE_VERSION,
-        "embedder": asdict(index.embedder.identity),
-        "chunk_settings": asdict(index.settings),
-        "counts": {"documents": len(snapshot.documents), "chunks": len(snapshot.chunks)},
-        "files": files,
-        "sha256": {name: _sha256(path / file_name) for name, file_name in files.items()},
-    }
-    temporary = path / f"{MANIFEST}.{generation}.tmp"
-    _write_bytes(temporary, json.dumps(manifest, indent=2).encode())
-    os.replace(temporary, path / MANIFEST)
+    store = path / STORE
+    if previous is None or not store.is_file() or _worth_compacting(store, snapshot):
+        count = len(snapshot.chunks)
+        snapshot = _with_ids(snapshot, np.arange(count, dtype=np.int64), count)
+        return _write_everything(path, index, snapshot), snapshot
+    return _write_change(path, snapshot, previous), snapshot
+
+
+def _with_ids(snapshot, ids: np.ndarray, next_id: int):
+    from dataclasses import replace
+
+    return replace(snapshot, ids=ids, next_id=next_id)
+
+
+def _worth_compacting(store: Path, snapshot) -> bool:
+    dead = snapshot.next_id - len(snapshot.ids)
+    if dead > COMPACT_DEAD_SHARE * max(snapshot.next_id, 1):
+        return True
+    db = sqlite3.connect(store)
+    try:
+        (segments,) = db.execute("SELECT count(*) FROM segments WHERE kind = 'vectors'").fetchone()
+    except sqlite3.Error:
+        return True  # a store this code cannot update in place is written anew
+    finally:
+        db.close()
+    return segments + 1 > COMPACT_SEGMENTS
+
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, text_crc32 INTEGER,
+    file_sha256 TEXT, title TEXT, title_source TEXT, page_starts TEXT, content_spans TEXT);
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, source TEXT, start INTEGER, end INTEGER,
+    page INTEGER);
+CREATE TABLE skipped (source TEXT PRIMARY KEY, file_sha256 TEXT, reason TEXT);
+CREATE TABLE files (source TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, file_sha256 TEXT);
+CREATE TABLE lines (source TEXT PRIMARY KEY, hashes BLOB);
+CREATE TABLE segments (name TEXT PRIMARY KEY, kind TEXT, first_id INTEGER, rows INTEGER,
+    bytes INTEGER, sha256 TEXT);
+"""
+_TABLES = ("meta", "documents", "chunks", "skipped", "files", "lines", "segments")
+
+
+def _write_everything(path: Path, index, snapshot) -> str:
+    segments = _write_segments(path, snapshot, 0, 0, graph=True)
+    store = path / STORE
+    if store.is_file():
+        db = _open_for_writing(store)
+        try:
+            with db:  # one transaction
+                for table in _TABLES:
+                    db.execute(f"DELETE FROM {table}")
+                generation = _insert_everything(db, index, snapshot, segments)
+            _remove_unnamed(path, db)
+        finally:
+            db.close()
+        return generation
+    # A new store is filled without a journal under another name, then renamed into place.
+    temporary = path / f"{STORE}.new-{uuid.uuid4().hex[:12]}"
+    db = sqlite3.connect(temporary)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.executescript(_SCHEMA)
+        generation = _insert_everything(db, index, snapshot, segments)
+        db.commit()
+    finally:
+        db.close()
+    _fsync(temporary)
+    os.replace(temporary, store)
     _fsync_dir(path)
-    for stale in path.iterdir():
-        if stale.name in files.values():
+    db = _open_for_writing(store)
+    try:
+        _remove_unnamed(path, db)
+    finally:
+        db.close()
+    return generation
+
+
+def _insert_everything(db, index, snapshot, segments) -> str:
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "embedder": json.dumps(asdict(index.embedder.identity)),
+        "chunk_settings": json.dumps(asdict(index.settings)),
+    }
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
+    _write_changes(db, "documents", {}, snapshot.documents, _document_row)
+    db.executemany(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", _chunk_rows(snapshot, range(len(snapshot.ids)))
+    )
+    _write_seen(db, FilesSeen(), snapshot.seen)
+    db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)", segments)
+    return _write_meta(db, snapshot)
+
+
+def _write_change(path: Path, snapshot, previous) -> str:
+    first_new = int(np.searchsorted(snapshot.ids, previous.next_id))
+    # An HNSW graph that changed is written whole (a known cost, from APPROXIMATE_FROM chunks).
+    graph = snapshot.faiss_index is not previous.faiss_index
+    terms = len(previous.lexicon.vocabulary)
+    segments = _write_segments(path, snapshot, first_new, terms, graph)
+    removed = np.setdiff1d(previous.ids, snapshot.ids, assume_unique=True)
+    db = _open_for_writing(path / STORE)
+    try:
+        with db:  # one transaction
+            db.executemany("DELETE FROM chunks WHERE id = ?", [(int(i),) for i in removed])
+            db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
+                _chunk_rows(snapshot, range(first_new, len(snapshot.ids))),
+            )
+            _write_changes(db, "documents", previous.documents, snapshot.documents, _document_row)
+            _write_seen(db, previous.seen, snapshot.seen)
+            if graph or not _is_approximate(snapshot.faiss_index):
+                db.execute("DELETE FROM segments WHERE kind = 'hnsw'")  # replaced, or gone
+            db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)", segments)
+            generation = _write_meta(db, snapshot)
+        _remove_unnamed(path, db)
+    finally:
+        db.close()
+    return generation
+
+
+def _write_meta(db, snapshot) -> str:
+    generation = uuid.uuid4().hex[:12]
+    meta = {
+        "package_version": PACKAGE_VERSION,
+        "generation": generation,
+        "next_id": snapshot.next_id,
+        "documents": len(snapshot.documents),
+        "chunks": len(snapshot.chunks),
+    }
+    rows = [(key, str(value)) for key, value in meta.items()]
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+    return generation
+
+
+def _write_segments(path: Path, snapshot, first_row: int, first_term: int, graph: bool):
+    """Write the vectors and BM25 counts of rows ``first_row`` on (ids consecutive from there),
+    and with ``graph`` the HNSW graph whole when the dense index is one; returns their rows of
+    the ``segments`` table."""
+    segments = []
+    rows = len(snapshot.ids) - first_row
+    if rows:
+        first_id = int(snapshot.ids[first_row])
+        if int(snapshot.ids[-1]) != first_id + rows - 1:
+            raise ValueError("new chunk ids must be consecutive")  # a bug, never a user's error
+        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
+        with (path / name).open("wb") as handle:
+            np.save(handle, np.ascontiguousarray(snapshot.vectors[first_row:], dtype=np.float32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        segments.append((name, "vectors", first_id, rows, *_size_and_sha256(path / name)))
+        name = f"bm25-{uuid.uuid4().hex[:12]}"
+        folder = path / name
+        folder.mkdir()
+        counts = snapshot.lexicon.rows_from(first_row)
+        scipy.sparse.save_npz(folder / "counts.npz", counts, compressed=False)
+        terms = snapshot.lexicon.terms(first_term)
+        (folder / "terms.json").write_text(json.dumps(terms), encoding="utf-8")
+        for written in folder.iterdir():
+            _fsync(written)
+        _fsync_dir(folder)
+        segments.append((name, "bm25", first_id, rows, *_size_and_sha256(folder)))
+    if graph and _is_approximate(snapshot.faiss_index):
+        name = f"hnsw-{uuid.uuid4().hex[:12]}.faiss"
+        _write_bytes(path / name, faiss.serialize_index(snapshot.faiss_index).tobytes())
+        segments.append((name, "hnsw", 0, len(snapshot.ids), *_size_and_sha256(path / name)))
+    if segments:
+        _fsync_dir(path)
+    return segments
+
+
+def _is_approximate(index) -> bool:
+    return isinstance(index, faiss.IndexHNSW)
+
+
+def _chunk_rows(snapshot, rows):
+    return [
+        (int(snapshot.ids[row]), c.source, c.start, c.end, c.page)
+        for row in rows
+        for c in (snapshot.chunks[row],)
+    ]
+
+
+def _document_row(source: str, d: Document) -> tuple:
+    return (
+        source,
+        d.format,
+        d.text,
+        zlib.crc32(d.text.encode("utf-8", "surrogatepass")),
+        d.file_sha256,
+        d.title,
+        d.title_source,
+        json.dumps(d.page_starts),
+        json.dumps(d.content_spans),
+    )
+
+
+def _write_seen(db, old: FilesSeen, new: FilesSeen) -> None:
+    _write_changes(db, "skipped", old.skipped, new.skipped, lambda s, v: (s, *v))
+    _write_changes(db, "files", old.stats, new.stats, lambda s, v: (s, *v))
+    _write_changes(
+        db,
+        "lines",
+        old.line_hashes,
+        new.line_hashes,
+        lambda s, v: (s, array("Q", sorted(v)).tobytes()),
+    )
+
+
+def _write_changes(db, table: str, old: dict, new: dict, row) -> None:
+    """Delete the rows of sources gone from ``new``; write those new or different."""
+    db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in old if s not in new])
+    changed = [row(s, v) for s, v in new.items() if not (old.get(s) is v or old.get(s) == v)]
+    if changed:
+        marks = ", ".join("?" * len(changed[0]))
+        db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", changed)
+
+
+def _open_for_writing(store: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(store)
+    db.execute("PRAGMA journal_mode=WAL")  # readers keep reading while a writer commits
+    db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before old segments go
+    return db
+
+
+def _remove_unnamed(path: Path, db) -> None:
+    """Remove segment files no commit names (left by a crash, or replaced), and the files of a
+    format 1/2 index this one replaced."""
+    named = {name for (name,) in db.execute("SELECT name FROM segments")}
+    for entry in path.iterdir():
+        name = entry.name
+        if name in named or not name.startswith(_SEGMENT_PREFIXES + _LEGACY_PREFIXES):
             continue
-        if stale.name.startswith("bm25-") and stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        elif stale.name.startswith(("store-", "vectors-", MANIFEST + ".")):
-            stale.unlink(missing_ok=True)
-    return files["store"]
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def read(path: str | Path) -> StoredIndex:
-    """Read and verify an index folder.
+    """Read and check an index folder (segments against their sha256 while small in all).
 
     Raises:
         IndexFormatError: anything missing, unreadable, of another format version, or corrupted.
     """
     path = Path(path)
+    if not (path / STORE).is_file():
+        return _read_legacy(path)
+    for _ in range(5):
+        try:
+            return _read_store(path)
+        except _Replaced:
+            continue  # a writer replaced segments while this was reading: read the new state
+    raise IndexFormatError(f"index at {path} kept changing while being read: try again")
+
+
+class _Replaced(Exception):
+    pass
+
+
+def _read_store(path: Path) -> StoredIndex:
+    store = path / STORE
+    try:
+        db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+        try:
+            db.execute("BEGIN")  # one consistent state, whatever a writer commits meanwhile
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            version = int(meta.get("format_version", 0))
+            if version != FORMAT_VERSION:
+                _refuse_version(path, version)
+            identity = EmbedderIdentity(**json.loads(meta["embedder"]))
+            settings = ChunkSettings(**json.loads(meta["chunk_settings"]))
+            documents, text_bytes = {}, 0
+            for row in db.execute("SELECT * FROM documents"):
+                documents[row[0]] = _document(row[:2] + row[4:], text=row[2])
+                text_bytes += len(row[2])
+            chunk_rows = db.execute("SELECT id, source, start, end, page FROM chunks ORDER BY id")
+            ids, chunks = array("q"), []
+            for chunk_id, source, start, end, page in chunk_rows:
+                ids.append(chunk_id)
+                text = documents[source].text
+                if not 0 <= start < end <= len(text):
+                    raise ValueError(f"chunk {chunk_id} lies outside its document")
+                chunks.append(Chunk(source, start, end, page, text[start:end]))
+            seen = _read_seen(db)
+            segments = list(db.execute("SELECT * FROM segments ORDER BY kind, first_id"))
+            crcs = {}
+            if text_bytes <= VERIFY_ON_LOAD_BYTES:
+                crcs = dict(db.execute("SELECT source, text_crc32 FROM documents"))
+        finally:
+            db.close()
+        ids = np.frombuffer(ids, dtype=np.int64)
+        generation, next_id = meta["generation"], int(meta["next_id"])
+        counts = int(meta["documents"]), int(meta["chunks"])
+    except IndexFormatError:
+        raise
+    except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+        raise IndexFormatError(
+            f"index file {store} is corrupted or unreadable ({exc}): rebuild the index"
+        ) from exc
+    for source, crc in crcs.items():
+        if zlib.crc32(documents[source].text.encode("utf-8", "surrogatepass")) != crc:
+            raise IndexFormatError(
+                f"index file {store} is corrupted (the text of {source} fails its checksum): "
+                "rebuild the index"
+            )
+    _check_segments(path, segments, generation)
+    by_kind = {kind: [s for s in segments if s[1] == kind] for kind in ("vectors", "bm25", "hnsw")}
+    faiss_index = vectors = None
+    if by_kind["hnsw"]:
+        faiss_index = _read_vectors(path / by_kind["hnsw"][0][0], identity.dim)
+        rows = faiss_index.ntotal
+    else:
+        vectors = _live_rows(path, by_kind["vectors"], ids, identity.dim)
+        rows = len(vectors)
+    lexicon = _read_lexicon(path, by_kind["bm25"], ids)
+    if not (len(documents) == counts[0] and len(chunks) == counts[1] == rows == lexicon.size):
+        raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
+    return StoredIndex(
+        identity, settings, documents, chunks, seen, generation, faiss_index, vectors, lexicon,
+        ids, next_id,
+    )  # fmt: skip
+
+
+def _refuse_version(path: Path, version) -> None:
+    readable = ", ".join(map(str, READABLE_VERSIONS))
+    raise IndexFormatError(
+        f"index at {path} has format version {version!r}, this rag reads {readable}: "
+        "rebuild it with 'rag index'"
+    )
+
+
+def _document(row: tuple, text: str) -> Document:
+    source, format_, sha, title, title_source, page_starts, content_spans = row
+    return Document(
+        source=source,
+        format=format_,
+        text=text,
+        file_sha256=sha,
+        title=title,
+        title_source=title_source,
+        page_starts=tuple(json.loads(page_starts)),
+        content_spans=tuple(tuple(span) for span in json.loads(content_spans)),
+    )
+
+
+def _read_seen(db) -> FilesSeen:
+    skipped = {s: (sha, r) for s, sha, r in db.execute("SELECT * FROM skipped")}
+    stats = {s: (size, mtime, sha) for s, size, mtime, sha in db.execute("SELECT * FROM files")}
+    line_hashes = {}
+    for source, blob in db.execute("SELECT * FROM lines"):
+        hashes = array("Q")
+        hashes.frombytes(blob)
+        line_hashes[source] = frozenset(hashes)
+    return FilesSeen(skipped, stats, line_hashes)
+
+
+def _check_segments(path: Path, segments: list[tuple], generation: str) -> None:
+    """Every segment is there and of its size; and matches its sha256 while they are small."""
+    full = sum(s[4] for s in segments) <= VERIFY_ON_LOAD_BYTES
+    for name, _, _, _, size, sha in segments:
+        file_path = path / Path(name).name  # names only: nothing outside the folder
+        if not file_path.exists():
+            if globals()["generation"](path) != generation:
+                raise _Replaced
+            raise IndexFormatError(f"index file {file_path} is missing: rebuild the index")
+        actual_size, actual_sha = _size_and_sha256(file_path) if full else (_size(file_path), sha)
+        if (actual_size, actual_sha) != (size, sha):
+            raise IndexFormatError(
+                f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
+            )
+
+
+def _live_rows(path: Path, segments: list[tuple], ids: np.ndarray, dim: int) -> np.ndarray:
+    """The vectors of the live chunk ids, in id order, from the segments holding them."""
+    parts = []
+    for name, _, first_id, rows, _, _ in segments:
+        file_path = path / name
+        try:
+            vectors = np.load(file_path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
+        if vectors.shape != (rows, dim) or vectors.dtype != np.float32:
+            raise IndexFormatError(
+                f"index file {file_path} holds {vectors.shape} {vectors.dtype} vectors, expected "
+                f"({rows}, {dim}) float32: rebuild the index"
+            )
+        live = ids[(ids >= first_id) & (ids < first_id + rows)] - first_id
+        parts.append(vectors if len(live) == rows else vectors[live])
+    if not parts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.concatenate(parts) if len(parts) > 1 else np.asarray(parts[0])
+
+
+def _read_lexicon(path: Path, segments: list[tuple], ids: np.ndarray) -> Lexicon:
+    terms, counts = [], []
+    for name, _, first_id, rows, _, _ in segments:
+        folder = path / name
+        try:
+            part = scipy.sparse.load_npz(folder / "counts.npz").tocsr()
+            new_terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise IndexFormatError(f"index file {folder} is unreadable: {exc}") from exc
+        terms.extend(new_terms)
+        if part.shape != (rows, len(terms)) or not all(isinstance(t, str) for t in new_terms):
+            raise IndexFormatError(f"index file {folder} is not the BM25 counts it should be")
+        live = ids[(ids >= first_id) & (ids < first_id + rows)] - first_id
+        counts.append(part if len(live) == rows else part[live])
+    for i, part in enumerate(counts):
+        part.resize((part.shape[0], len(terms)))
+        counts[i] = part
+    if not counts:
+        return Lexicon()
+    return Lexicon.from_counts(terms, scipy.sparse.vstack(counts, format="csr"))
+
+
+def verify_files(path: str | Path) -> list[str]:
+    """Problems found reading every byte of a saved index ([] when none): SQLite's integrity
+    check, every document's text and every segment against its checksum."""
+    store = Path(path) / STORE
+    if not store.is_file():
+        return []  # a format 1/2 index is checked whole on every load
+    problems = []
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        db.execute("BEGIN")
+        result = [row[0] for row in db.execute("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            problems += [f"{STORE}: {line}" for line in result[:20]]
+        for source, text, crc in db.execute("SELECT source, text, text_crc32 FROM documents"):
+            if zlib.crc32(text.encode("utf-8", "surrogatepass")) != crc:
+                problems.append(f"the text of {source} fails its checksum")
+        segments = list(db.execute("SELECT name, bytes, sha256 FROM segments"))
+    except sqlite3.Error as exc:
+        problems.append(f"{STORE} is unreadable: {exc}")
+        segments = []
+    finally:
+        db.close()
+    for name, size, sha in segments:
+        file_path = Path(path) / name
+        if not file_path.exists():
+            problems.append(f"index file {name} is missing")
+        elif _size_and_sha256(file_path) != (size, sha):
+            problems.append(f"index file {name} is corrupted (checksum mismatch)")
+    return problems
+
+
+def _size(file_path: Path) -> int:
+    if file_path.is_dir():
+        return sum(f.stat().st_size for f in file_path.iterdir())
+    return file_path.stat().st_size
+
+
+def _size_and_sha256(file_path: Path) -> tuple[int, str]:
+    return _size(file_path), _sha256(file_path)
+
+
+def _fsync(file_path: Path) -> None:
+    with file_path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+# Formats 1 and 2 ---------------------------------------------------------------------------
+
+
+def _read_legacy(path: Path) -> StoredIndex:
+    """Read and verify a format 1 or 2 index folder (a manifest naming whole-index files)."""
     manifest = _read_manifest(path)
     try:
         identity = EmbedderIdentity(**manifest["embedder"])
@@ -192,35 +660,27 @@ def read(path: str | Path) -> StoredIndex:
         and len(chunks) == counts["chunks"] == faiss_index.ntotal
     ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
+    ids = np.arange(len(chunks), dtype=np.int64)
+    generation = manifest["files"]["store"]
     return StoredIndex(
-        identity,
-        settings,
-        documents,
-        chunks,
-        seen,
-        manifest["files"]["store"],
-        faiss_index,
-        lexicon,
-    )
+        identity, settings, documents, chunks, seen, generation, faiss_index, None, lexicon,
+        ids, len(chunks),
+    )  # fmt: skip
 
 
 def _read_manifest(path: Path) -> dict:
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise IndexFormatError(
-            f"no index at {path} (no {MANIFEST}): build one with 'rag index PATH... --index {path}'"
+            f"no index at {path}: build one with 'rag index PATH... --index {path}'"
         )
     try:
         manifest = json.loads(manifest_path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexFormatError(f"index manifest {manifest_path} is unreadable: {exc}") from exc
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if version not in READABLE_VERSIONS:
-        readable = " and ".join(map(str, READABLE_VERSIONS))
-        raise IndexFormatError(
-            f"index at {path} has format version {version!r}, this rag reads {readable}: "
-            "rebuild it with 'rag index'"
-        )
+    if version not in (1, 2):
+        _refuse_version(path, version)
     return manifest
 
 
@@ -233,67 +693,6 @@ def _read_vectors(file_path: Path, dim: int) -> faiss.Index:
     if index.d != dim:
         raise IndexFormatError(f"vectors in {file_path} have {index.d} dimensions, expected {dim}")
     return index
-
-
-_SCHEMA = """
-CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, file_sha256 TEXT,
-    title TEXT, title_source TEXT, page_starts TEXT, content_spans TEXT);
-CREATE TABLE chunks (row INTEGER PRIMARY KEY, source TEXT, start INTEGER, end INTEGER,
-    page INTEGER, text TEXT);
-CREATE TABLE skipped (source TEXT PRIMARY KEY, file_sha256 TEXT, reason TEXT);
-CREATE TABLE files (source TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, file_sha256 TEXT);
-CREATE TABLE lines (source TEXT PRIMARY KEY, hashes BLOB);
-"""
-
-
-def _write_sqlite(file_path: Path, snapshot) -> None:
-    file_path.unlink(missing_ok=True)
-    db = sqlite3.connect(file_path)
-    try:
-        # A new file no manifest names yet: no journal, one fsync at the end (below).
-        db.execute("PRAGMA journal_mode=OFF")
-        db.execute("PRAGMA synchronous=OFF")
-        db.executescript(_SCHEMA)
-        db.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    d.source,
-                    d.format,
-                    d.text,
-                    d.file_sha256,
-                    d.title,
-                    d.title_source,
-                    json.dumps(d.page_starts),
-                    json.dumps(d.content_spans),
-                )
-                for d in snapshot.documents.values()
-            ],
-        )
-        db.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-            [(i, c.source, c.start, c.end, c.page, None) for i, c in enumerate(snapshot.chunks)],
-        )
-        db.executemany(
-            "INSERT INTO skipped VALUES (?, ?, ?)",
-            [(source, sha, reason) for source, (sha, reason) in snapshot.seen.skipped.items()],
-        )
-        db.executemany(
-            "INSERT INTO files VALUES (?, ?, ?, ?)",
-            [(source, *stat) for source, stat in snapshot.seen.stats.items()],
-        )
-        db.executemany(
-            "INSERT INTO lines VALUES (?, ?)",
-            [
-                (source, array("Q", sorted(hashes)).tobytes())
-                for source, hashes in snapshot.seen.line_hashes.items()
-            ],
-        )
-        db.commit()
-    finally:
-        db.close()
-    with file_path.open("rb+") as handle:
-        os.fsync(handle.fileno())
 
 
 def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], FilesSeen]:

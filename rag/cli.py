@@ -167,7 +167,7 @@ def _verify(args) -> int:
     import rag
 
     started = time.perf_counter()
-    index = rag.Index.load(args.index)  # checks every file against its sha256
+    index = rag.Index.load(args.index)
     problems = index.verify()
     summary = {
         "index": args.index,

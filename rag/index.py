@@ -79,7 +79,8 @@ class Index:
         empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
         self._snapshot = Snapshot.create({}, [], dense_index(empty))
         self._write_lock = threading.Lock()
-        self._generation: str | None = None  # the saved generation the snapshot matches
+        self._generation: str | None = None  # the generation saved at self.path now
+        self._saved: Snapshot | None = None  # that generation's state, which saves build on
 
     @classmethod
     def build(
@@ -124,14 +125,19 @@ class Index:
                 "the original model"
             )
         self.settings = stored.settings
+        dense = stored.faiss_index
+        if dense is None:  # saved as vector segments: exact search is built from them
+            dense = dense_index(stored.vectors)
         self._snapshot = Snapshot.create(
             stored.documents,
             stored.chunks,
-            stored.faiss_index,
+            dense,
             stored.seen,
             stored.lexicon,
+            stored.ids,
+            stored.next_id,
         )
-        self._generation = stored.generation
+        self._generation, self._saved = stored.generation, self._snapshot
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -178,10 +184,12 @@ class Index:
         """Problems in the loaded index, [] when none: every chunk is its document's text at its
         offsets, every vector finite and of unit length, FAISS and BM25 hold one row per chunk.
 
-        ``Index.load`` has already checked every file against its sha256; this checks what the
-        files say against each other (``rag verify``).
+        A saved index's files are read whole too: SQLite's integrity check, and every document
+        text and segment against its checksum (``Index.load`` checks them only while they are
+        small). This is ``rag verify``.
         """
-        snapshot, problems = self._snapshot, []
+        snapshot = self._snapshot
+        problems = _store.verify_files(self.path) if self.path else []
         for row, chunk in enumerate(snapshot.chunks):
             document = snapshot.documents.get(chunk.source)
             if document is None or document.text[chunk.start : chunk.end] != chunk.text:
@@ -232,8 +240,9 @@ class Index:
                 snapshot = self._rebuild(old, documents, seen, report, progress)
                 changed = True
             if self.path and (changed or self._generation is None):
-                self._generation = _store.write(self.path, self, snapshot)
-            self._snapshot = snapshot
+                self._write(snapshot)
+            else:
+                self._snapshot = snapshot
         report.seconds = time.perf_counter() - started
         return report
 
@@ -244,7 +253,16 @@ class Index:
         if not self.path:
             raise ValueError("no path to save to: pass one, or build with path=...")
         with self._write_lock, self._folder_lock(progress=False):
-            self._generation = _store.write(self.path, self, self._snapshot)
+            if _store.generation(self.path) != self._generation:
+                self._generation = self._saved = None  # another folder, or changed: write all
+            self._write(self._snapshot)
+
+    def _write(self, snapshot: Snapshot) -> None:
+        """Save ``snapshot`` as the state of ``self.path`` (only what changed since the state
+        saved there) and make it current. Call it holding both locks."""
+        previous = self._saved if self._generation is not None else None
+        self._generation, snapshot = _store.write(self.path, self, snapshot, previous)
+        self._snapshot = self._saved = snapshot
 
     def _folder_lock(self, progress: bool):
         """The index folder's writer lock across processes (nothing to lock without a path)."""
@@ -253,7 +271,10 @@ class Index:
     def _catch_up(self) -> None:
         """Load what another process saved since this one last read or wrote the folder, so
         its work is built on, never overwritten. Call holding the folder lock."""
-        if self.path and _store.generation(self.path) not in (None, self._generation):
+        saved = _store.generation(self.path) if self.path else None
+        if saved is None:
+            self._generation = self._saved = None  # nothing there (any more): write it all
+        elif saved != self._generation:
             self._adopt(_store.read(self.path))
 
     def _read_documents(self, files, roots, old: Snapshot, report: SyncReport, progress):
@@ -313,6 +334,8 @@ class Index:
         report.seconds_embedding = time.perf_counter() - started
         kept_rows.sort()  # old rows keep their order; new ones go after them
         chunks = [old.chunks[i] for i in kept_rows] + new_chunks
+        next_id = old.next_id + len(new_chunks)
+        ids = np.concatenate([old.ids[kept_rows], np.arange(old.next_id, next_id)])
         report.chunks_embedded = len(new_chunks)
         if kept_rows == list(range(len(old.chunks))) and is_approximate(old.faiss_index):
             dense = faiss.clone_index(old.faiss_index)  # nothing removed: the graph grows
@@ -320,7 +343,7 @@ class Index:
         else:
             dense = dense_index(np.concatenate([old.vectors[kept_rows], new_vectors]))
         lexicon = old.lexicon.updated(kept_rows, texts)  # only the new chunks are tokenised
-        return Snapshot.create(documents, chunks, dense, seen, lexicon)
+        return Snapshot.create(documents, chunks, dense, seen, lexicon, ids, next_id)
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""

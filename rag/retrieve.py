@@ -54,8 +54,9 @@ class Lexicon:
     """BM25 over a list of texts (Lucene's variant, as bm25s scores it), kept as a document-term
     count matrix: texts are added and removed without reading the others again.
 
-    Tokens are bm25s's (lower case, English stop words out, Snowball stems). Saved as a SciPy
-    sparse matrix (``.npz``, read without pickle) and a JSON vocabulary.
+    Tokens are bm25s's (lower case, English stop words out, Snowball stems). An index saves the
+    counts of each sync's new texts (``rows_from``) as a SciPy sparse matrix (``.npz``, read
+    without pickle) with the terms they added.
     """
 
     K1 = 1.5
@@ -94,16 +95,26 @@ class Lexicon:
             result[rows] += self._idf[term] * counts / (self._length_norm[rows] + counts)
         return result
 
-    def save(self, folder: Path) -> None:
-        """Write the counts and vocabulary into ``folder`` (created)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        scipy.sparse.save_npz(folder / "counts.npz", self._columns, compressed=False)
-        terms = sorted(self.vocabulary, key=self.vocabulary.get)
-        (folder / "vocabulary.json").write_text(json.dumps(terms), encoding="utf-8")
+    def terms(self, first: int = 0) -> list[str]:
+        """The terms of ids ``first`` on, in id order (a term keeps its id; new terms get the
+        next ones, so the vocabulary's order is id order)."""
+        return list(self.vocabulary)[first:]
+
+    def rows_from(self, first: int) -> scipy.sparse.csr_matrix:
+        """Term counts of texts ``first`` on (rows) by term id (columns)."""
+        return self._columns[first:].tocsr()
+
+    @classmethod
+    def from_counts(cls, terms: list[str], counts) -> Lexicon:
+        """A lexicon of a text-by-term count matrix whose columns are ``terms``."""
+        lexicon = cls()
+        lexicon.vocabulary = {term: i for i, term in enumerate(terms)}
+        lexicon._prepare(counts)
+        return lexicon
 
     @classmethod
     def load(cls, folder: Path, size: int) -> Lexicon:
-        """Read what ``save`` wrote for ``size`` texts.
+        """Read the counts and vocabulary a format 2 index saved for ``size`` texts.
 
         Raises:
             ValueError: the files are not a lexicon of ``size`` texts.

@@ -135,9 +135,10 @@ def test_no_command_prints_help(capsys):
 
 
 def _corrupt(index_dir: Path) -> None:
-    (store,) = index_dir.glob("store-*.sqlite")
+    """A changed byte in a document's text, inside the store."""
+    store = index_dir / "store.sqlite"
     data = bytearray(store.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    data[data.index(b"rye bread")] ^= 0x01
     store.write_bytes(bytes(data))
 
 
@@ -197,8 +198,8 @@ def test_verify(index_dir, capsys):
     assert "is sound: every file matches its checksum; 2 documents, 2 chunks" in (
         capsys.readouterr().out
     )
-    store = next(index_dir.glob("store-*.sqlite"))
-    store.write_bytes(store.read_bytes()[:-10] + b"0123456789")
+    vectors = next(index_dir.glob("vectors-*.npy"))
+    vectors.write_bytes(vectors.read_bytes()[:-10] + b"0123456789")
     assert main(["verify", "--index", str(index_dir), "--json"]) == 1
     error = capsys.readouterr().err
     assert error.startswith("rag: error: index file") and "corrupted" in error

@@ -4,7 +4,6 @@ import dataclasses
 import json
 import os
 import random
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -174,11 +173,22 @@ def test_save_load_round_trip(saved, embedder, tmp_path):
     assert _results(loaded) == _results(saved)
     assert loaded.info() == saved.info()
 
-    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
-    assert manifest["format_version"] == _store.FORMAT_VERSION
-    assert manifest["embedder"]["weights_sha256"] == embedder.identity.weights_sha256
-    assert manifest["counts"] == {"documents": 3, "chunks": 3}
-    assert set(manifest["sha256"]) == {"store", "vectors", "bm25"}
+    meta = _meta(tmp_path / "index")
+    assert int(meta["format_version"]) == _store.FORMAT_VERSION
+    assert json.loads(meta["embedder"])["weights_sha256"] == embedder.identity.weights_sha256
+    assert (meta["documents"], meta["chunks"]) == ("3", "3")
+    assert sorted(kind for _, kind in _segments(tmp_path / "index")) == ["bm25", "vectors"]
+
+
+def _meta(path: Path) -> dict:
+    with sqlite3.connect(path / _store.STORE) as db:
+        return dict(db.execute("SELECT key, value FROM meta"))
+
+
+def _segments(path: Path) -> list[tuple[str, str]]:
+    """(file name, kind) of the segments the store names."""
+    with sqlite3.connect(path / _store.STORE) as db:
+        return list(db.execute("SELECT name, kind FROM segments ORDER BY first_id, kind"))
 
 
 def test_load_picks_the_model_named_in_the_index(saved, embedder, tmp_path):
@@ -193,28 +203,32 @@ def test_save_to_another_folder(saved, embedder, tmp_path):
 
 
 def _data_files(path: Path) -> list[str]:
-    """The index folder's files but the writer lock, sorted."""
-    return sorted(p.name for p in path.iterdir() if p.name != _store.LOCK)
+    """The index folder's files but the writer lock and SQLite's own, sorted."""
+    return sorted(
+        p.name for p in path.iterdir() if p.name != _store.LOCK and not p.name.startswith("store")
+    )
 
 
-def _crash_on_manifest_swap(monkeypatch):
+def _crash_before_commit(monkeypatch):
+    """In the transaction, after the segments were written and the rows changed."""
+
     def crash(*args, **kwargs):
         raise OSError("simulated crash")
 
-    monkeypatch.setattr(_store.os, "replace", crash)
+    monkeypatch.setattr(_store, "_write_meta", crash)
 
 
-def _crash_writing_vectors(monkeypatch):
-    write_bytes = _store._write_bytes
+def _crash_writing_segments(monkeypatch):
+    """Half-way through writing the new BM25 segment."""
 
-    def crash(file_path, data):
-        write_bytes(file_path, data[: len(data) // 2])
+    def crash(file_path, *args, **kwargs):
+        Path(file_path).write_bytes(b"half")
         raise OSError("simulated crash")
 
-    monkeypatch.setattr(_store, "_write_bytes", crash)
+    monkeypatch.setattr(_store.scipy.sparse, "save_npz", crash)
 
 
-@pytest.mark.parametrize("crash", [_crash_on_manifest_swap, _crash_writing_vectors])
+@pytest.mark.parametrize("crash", [_crash_before_commit, _crash_writing_segments])
 def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path, crash):
     path = tmp_path / "index"
     before = _results(saved)
@@ -226,7 +240,7 @@ def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path,
         crash(patch)
         with pytest.raises(OSError, match="simulated crash"):
             saved.sync([corpus])
-    assert len(_data_files(path)) > 3  # the crash left stray files behind
+    assert len(_data_files(path)) > 2  # the crash left stray files behind
 
     loaded = rag.Index.load(path, model=embedder)
     assert loaded.documents == before_documents
@@ -238,11 +252,9 @@ def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path,
         "lighthouse.txt",
         "harbour.txt",
     ]
-    names = _data_files(path)
-    assert len(names) == 4 and names[1] == "manifest.json"
-    assert re.fullmatch(r"bm25-\w+", names[0])
-    assert re.fullmatch(r"store-\w+\.sqlite", names[2])
-    assert re.fullmatch(r"vectors-\w+\.faiss", names[3])
+    # Only what the store names is left: the first save's segments and the new ones.
+    assert _data_files(path) == sorted(name for name, _ in _segments(path))
+    assert len(_data_files(path)) == 4
     assert len(rag.Index.load(path, model=embedder).documents) == 4
 
 
@@ -254,18 +266,49 @@ def test_other_model_is_refused(saved, tmp_path):
         rag.Index.load(tmp_path / "index", model=_OtherEmbedder())
 
 
-@pytest.mark.parametrize("pattern", ["store-*.sqlite", "vectors-*.faiss"])
-def test_corrupted_file_is_refused(saved, tmp_path, pattern):
-    (file_path,) = (tmp_path / "index").glob(pattern)
+def _flip_byte(file_path: Path, at: int | None = None) -> None:
     data = bytearray(file_path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    data[len(data) // 2 if at is None else at] ^= 0x01
     file_path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("pattern", ["vectors-*.npy", "bm25-*/counts.npz"])
+def test_corrupted_segment_is_refused(saved, tmp_path, pattern):
+    (file_path,) = (tmp_path / "index").glob(pattern)
+    _flip_byte(file_path)
     with pytest.raises(rag.IndexFormatError, match="corrupted"):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
 
 
+def test_damaged_store_is_refused(saved, tmp_path):
+    """A changed byte in a document's text fails its checksum; a damaged page, SQLite's own
+    checks."""
+    store = tmp_path / "index" / _store.STORE
+    _flip_byte(store, store.read_bytes().index(b"whale skeleton"))
+    with pytest.raises(rag.IndexFormatError, match="corrupted.*fails its checksum"):
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+    data = bytearray(store.read_bytes())
+    data[4096:8192] = b"\xff" * 4096  # the second page
+    store.write_bytes(bytes(data))
+    with pytest.raises(rag.IndexFormatError, match="corrupted or unreadable"):
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
+def test_large_segments_are_checked_by_size_on_load_and_in_full_by_verify(
+    saved, tmp_path, monkeypatch
+):
+    (file_path,) = (tmp_path / "index").glob("vectors-*.npy")
+    _flip_byte(file_path, at=file_path.stat().st_size - 3)  # inside a vector: still a float
+    monkeypatch.setattr(_store, "VERIFY_ON_LOAD_BYTES", 0)
+    loaded = rag.Index.load(tmp_path / "index", model=saved.embedder)  # too big to read whole
+    assert f"index file {file_path.name} is corrupted (checksum mismatch)" in loaded.verify()
+    file_path.write_bytes(file_path.read_bytes()[:-4])
+    with pytest.raises(rag.IndexFormatError, match="corrupted"):  # a size is always checked
+        rag.Index.load(tmp_path / "index", model=saved.embedder)
+
+
 def test_missing_data_file_is_refused(saved, tmp_path):
-    (file_path,) = (tmp_path / "index").glob("vectors-*.faiss")
+    (file_path,) = (tmp_path / "index").glob("vectors-*.npy")
     file_path.unlink()
     with pytest.raises(rag.IndexFormatError, match="missing"):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
@@ -278,47 +321,80 @@ def test_no_index_is_refused(tmp_path, folder):
         rag.Index.load(tmp_path / folder)
 
 
-def _edit_manifest(path: Path, **changes) -> None:
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest.update(changes)
-    (path / "manifest.json").write_text(json.dumps(manifest))
+def _edit_meta(path: Path, **changes) -> None:
+    with sqlite3.connect(path / _store.STORE) as db:
+        db.executemany(
+            "UPDATE meta SET value = ? WHERE key = ?", [(str(v), k) for k, v in changes.items()]
+        )
 
 
 def test_unknown_format_version_is_refused(saved, tmp_path):
-    _edit_manifest(tmp_path / "index", format_version=99)
-    with pytest.raises(rag.IndexFormatError, match="format version 99.*reads 1 and 2.*rebuild"):
+    _edit_meta(tmp_path / "index", format_version=99)
+    with pytest.raises(rag.IndexFormatError, match="format version 99.*reads 1, 2, 3.*rebuild"):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
 
 
-def test_an_index_of_format_1_is_read_and_saved_as_format_2(saved, corpus, tmp_path):
-    """Format 1 stored each chunk's text too; its offsets give the same text."""
-    path = tmp_path / "index"
-    manifest = json.loads((path / "manifest.json").read_text())
-    db = sqlite3.connect(path / manifest["files"]["store"])
-    db.execute("UPDATE chunks SET text = substr((SELECT text FROM documents d "
-               "WHERE d.source = chunks.source), start + 1, end - start)")  # fmt: skip
+def _as_format_1(index: rag.Index, bm25: bool = False) -> Path:
+    """Replace the index's folder by the same index in format 1: a manifest naming one SQLite
+    store (chunk text stored too), one FAISS file and, from format 2 on, a BM25 folder."""
+    path, snapshot = index.path, index._snapshot
+    shutil.rmtree(path)
+    path.mkdir()
+    db = sqlite3.connect(path / "store-g1.sqlite")
+    db.executescript(
+        "CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, file_sha256 "
+        "TEXT, title TEXT, title_source TEXT, page_starts TEXT, content_spans TEXT);"
+        "CREATE TABLE chunks (row INTEGER PRIMARY KEY, source TEXT, start INTEGER, end INTEGER, "
+        "page INTEGER, text TEXT);"
+    )
+    db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        (d.source, d.format, d.text, d.file_sha256, d.title, d.title_source,
+         json.dumps(d.page_starts), json.dumps(d.content_spans))
+        for d in snapshot.documents.values()
+    ])  # fmt: skip
+    db.executemany(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+        [(i, c.source, c.start, c.end, c.page, c.text) for i, c in enumerate(snapshot.chunks)],
+    )
     db.commit()
     db.close()
-    _edit_manifest(path, format_version=1)
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["sha256"]["store"] = _store._sha256(path / manifest["files"]["store"])
+    faiss.write_index(_snapshot.dense_index(snapshot.vectors), str(path / "vectors-g1.faiss"))
+    files = {"store": "store-g1.sqlite", "vectors": "vectors-g1.faiss"}
+    manifest = {
+        "format_version": 1,
+        "embedder": dataclasses.asdict(index.embedder.identity),
+        "chunk_settings": dataclasses.asdict(index.settings),
+        "counts": {"documents": len(snapshot.documents), "chunks": len(snapshot.chunks)},
+        "files": files,
+        "sha256": {name: _store._sha256(path / file) for name, file in files.items()},
+    }
     (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
 
+
+def test_an_index_of_format_1_is_read_and_saved_as_format_3(saved, corpus):
+    """Format 1 stored each chunk's text too, and no BM25 index (it is built on load)."""
+    path = _as_format_1(saved)
     old = rag.Index.load(path, model=saved.embedder)
     assert _results(old) == _results(saved) and old.verify() == []
     (corpus / "pier.txt").write_text("The pier is long.\n")
     old.sync([corpus])
-    assert json.loads((path / "manifest.json").read_text())["format_version"] == 2
+    assert int(_meta(path)["format_version"]) == 3
+    assert _data_files(path) == sorted(name for name, _ in _segments(path))  # old files gone
+    loaded = rag.Index.load(path, model=saved.embedder)
+    assert len(loaded.documents) == 4 and loaded.verify() == []
+    assert _results(loaded) == _results(old)
 
 
-def test_unreadable_manifest_is_refused(saved, tmp_path):
-    (tmp_path / "index" / "manifest.json").write_text("{not json")
+def test_unreadable_manifest_of_an_old_index_is_refused(saved):
+    path = _as_format_1(saved)
+    (path / "manifest.json").write_text("{not json")
     with pytest.raises(rag.IndexFormatError, match="unreadable"):
-        rag.Index.load(tmp_path / "index", model=saved.embedder)
+        rag.Index.load(path, model=saved.embedder)
 
 
 def test_inconsistent_counts_are_refused(saved, tmp_path):
-    _edit_manifest(tmp_path / "index", counts={"documents": 3, "chunks": 2})
+    _edit_meta(tmp_path / "index", chunks=2)
     with pytest.raises(rag.IndexFormatError, match="inconsistent counts"):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
 
@@ -527,9 +603,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         "ferry.txt",
         "pier.txt",
     ]
-    assert sorted(p.name for p in index_path.glob("store-*")) == [
-        json.loads((index_path / "manifest.json").read_text())["files"]["store"]
-    ]
+    assert _data_files(index_path) == sorted(name for name, _ in _segments(index_path))
 
 
 def test_a_writer_waits_for_the_lock_and_builds_on_the_other_writers_work(
@@ -575,7 +649,7 @@ def test_unchanged_files_are_not_read_by_a_sync(saved, corpus, monkeypatch):
     assert hashed == ["harbour.txt"]  # the new modification time was remembered
 
 
-def test_load_reads_the_saved_bm25_index_and_an_old_index_without_one(saved, embedder, monkeypatch):
+def test_load_reads_the_saved_bm25_index(saved, embedder, monkeypatch):
     def no_rebuild(*args, **kwargs):
         raise AssertionError("a saved BM25 index is loaded, not rebuilt")
 
@@ -586,29 +660,31 @@ def test_load_reads_the_saved_bm25_index_and_an_old_index_without_one(saved, emb
         loaded = rag.Index.load(saved.path, model=embedder)
     assert _results(loaded) == _results(saved)
 
-    # An index saved before BM25 was kept: the manifest names no "bm25"; it is rebuilt.
-    manifest_path = saved.path / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    del manifest["files"]["bm25"], manifest["sha256"]["bm25"]
-    manifest_path.write_text(json.dumps(manifest))
-    assert _results(rag.Index.load(saved.path, model=embedder)) == _results(saved)
-
 
 def test_damaged_bm25_index_is_refused(saved, embedder):
-    manifest = json.loads((saved.path / "manifest.json").read_text())
-    vocabulary = saved.path / manifest["files"]["bm25"] / "vocabulary.json"
-    vocabulary.write_text(vocabulary.read_text().replace("harbour", "harbor"))
+    (terms,) = saved.path.glob("bm25-*/terms.json")
+    terms.write_text(terms.read_text().replace("harbour", "harbor"))
     with pytest.raises(rag.IndexFormatError, match="corrupted"):
         rag.Index.load(saved.path, model=embedder)
 
 
+def _written(path: Path) -> dict[str, int]:
+    """Modification times of the index's files; SQLite's shared-memory file and an empty
+    write-ahead log (made by readers) are not writes."""
+    return {
+        p.name: p.stat().st_mtime_ns
+        for p in path.iterdir()
+        if not p.name.endswith("-shm") and not (p.name.endswith("-wal") and not p.stat().st_size)
+    }
+
+
 def test_a_sync_that_changes_nothing_writes_nothing(saved, corpus):
-    before = {p.name: p.stat().st_mtime_ns for p in saved.path.iterdir()}
+    before = _written(saved.path)
     generation = _store.generation(saved.path)
     report = rag.Index.load(saved.path, model=saved.embedder).sync([corpus])
     assert len(report.unchanged) == 3 and report.added == report.updated == report.removed == []
     assert _store.generation(saved.path) == generation
-    assert {p.name: p.stat().st_mtime_ns for p in saved.path.iterdir()} == before
+    assert _written(saved.path) == before
 
 
 def test_approximate_search_switches_on_by_size(embedder, tmp_path, monkeypatch):
