@@ -30,7 +30,6 @@ import gradio as gr  # noqa: E402
 
 import rag  # noqa: E402
 from embeddings import EmbeddingError  # noqa: E402
-from rag._store import exists as index_exists  # noqa: E402
 from rag.answer import MIN_CONFIDENCE, default_reader  # noqa: E402
 from rag.cite import render_answer, render_error, render_source  # noqa: E402
 from rag.ingest import SUPPORTED_SUFFIXES, IngestLimits, extract_files  # noqa: E402
@@ -391,7 +390,7 @@ def _open_index(path: Path, docs: list[str]) -> rag.Index:
     """Load the index at ``path`` and bring it up to date with ``docs``, or build it there."""
     uploads = path / "uploads"
     sources = [*docs, *([uploads] if uploads.is_dir() else [])]
-    verb = "Updating" if index_exists(path) else "Building"
+    verb = "Updating" if rag.Index.exists(path) else "Building"
     print(f"{verb} the index at {path} from {', '.join(map(str, sources))}…", flush=True)
     index = rag.Index.build(sources, path=path, progress=True)
     report = index.last_report

@@ -1,7 +1,10 @@
 """How the index scales: load, sync, search, memory and HNSW recall at 10k, 100k (and 1M) chunks.
 
     python eval/bench_scale.py                      # 10,000 and 100,000 chunks
-    python eval/bench_scale.py --sizes 1000000      # a million (about an hour on 2 cores)
+    python eval/bench_scale.py --sizes 1000000 --keep /tmp/scale   # a million (over an hour)
+
+With ``--keep`` the documents and indexes stay in that folder, and a later run with the same
+folder measures them again without building them (the one-file syncs have changed them).
 
 Documents are real text: sentences of the SQuAD paragraphs in ``../shared/benchmarks/squad/``
 recombined, 40 to a plain-text file (about 7 chunks each). Embedding a million chunks with the
@@ -118,14 +121,16 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
     import rag
 
     folder, path = work / f"docs-{size}", work / f"index-{size}"
-    files = max(1, size // CHUNKS_PER_FILE)
-    write_documents(folder, files, sentences, random.Random(size))
-    started = time.perf_counter()
-    index = rag.Index(embedder, path=path)
-    index.sync([folder], progress=True)
-    build_s = time.perf_counter() - started
-    del index
-    gc.collect()
+    build_s = None
+    if not (folder.is_dir() and rag.Index.exists(path)):  # --keep: built by an earlier run
+        files = max(1, size // CHUNKS_PER_FILE)
+        write_documents(folder, files, sentences, random.Random(size))
+        started = time.perf_counter()
+        index = rag.Index(embedder, path=path)
+        index.sync([folder], progress=True)
+        build_s = round(time.perf_counter() - started, 1)
+        del index
+        gc.collect()
 
     started = time.perf_counter()
     index = rag.Index.load(path, model=embedder)
@@ -158,7 +163,7 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
     return {
         "chunks": index.chunk_count(),
         "files": len(index.documents),
-        "build_s": round(build_s, 1),
+        "build_s": build_s,
         "load_s": round(load_s, 2),
         "noop_sync_s": round(noop.seconds, 2),
         "add_file_s": round(add.seconds - add.seconds_embedding, 2),

@@ -82,6 +82,11 @@ class Index:
         self._generation: str | None = None  # the generation saved at self.path now
         self._saved: Snapshot | None = None  # that generation's state, which saves build on
 
+    @staticmethod
+    def exists(path: str | Path) -> bool:
+        """Whether ``path`` holds a saved index (of any format this version reads)."""
+        return _store.exists(path)
+
     @classmethod
     def build(
         cls,

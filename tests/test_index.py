@@ -455,6 +455,41 @@ def test_deleted_file_is_removed_with_its_vectors(embedder, sample_copy, tmp_pat
     assert loaded.document(source) is None and loaded.chunk_count() == total - its_chunks
 
 
+def test_a_sync_writes_what_changed_and_compacts_once_dead_rows_pile_up(
+    saved, corpus, embedder, monkeypatch
+):
+    path = saved.path
+    first = {name: (path / name).stat().st_mtime_ns for name, _ in _segments(path)}
+    store = (path / _store.STORE).stat().st_ino
+    (corpus / "pier.txt").write_text("The pier is long.\n")
+    (corpus / "harbour.txt").write_text("Harbour Hours\nThe harbour opens at seven.\n")
+    (corpus / "museum.html").unlink()
+    monkeypatch.setattr(_store, "COMPACT_DEAD_SHARE", 0.9)
+    report = saved.sync([corpus])
+    assert [len(report.added), len(report.updated), len(report.removed)] == [1, 1, 1]
+
+    # The first save's segments are untouched; the change added one segment of each kind, and
+    # the store was changed in place.
+    assert {name: (path / name).stat().st_mtime_ns for name in first} == first
+    assert len(_segments(path)) == 4 and (path / _store.STORE).stat().st_ino == store
+    assert (_meta(path)["next_id"], _meta(path)["chunks"]) == ("5", "3")  # 2 rows dead
+    loaded = rag.Index.load(path, model=embedder)
+    ids = saved._snapshot.ids.tolist()
+    assert loaded._snapshot.ids.tolist() == ids and ids[0] in (0, 1, 2) and ids[1:] == [3, 4]
+    assert _results(loaded) == _results(saved) and loaded.verify() == []
+
+    # Half the saved rows dead (over COMPACT_DEAD_SHARE): the next save writes one segment of
+    # each kind, with ids from 0, and removes the old ones.
+    monkeypatch.setattr(_store, "COMPACT_DEAD_SHARE", 0.25)
+    (corpus / "bakery.md").write_text("# Village Bakery\n\nThe bakery sells rye bread daily.\n")
+    saved.sync([corpus])
+    assert sorted(kind for _, kind in _segments(path)) == ["bm25", "vectors"]
+    assert _data_files(path) == sorted(name for name, _ in _segments(path))
+    assert saved._snapshot.ids.tolist() == [0, 1, 2] and _meta(path)["next_id"] == "3"
+    loaded = rag.Index.load(path, model=embedder)
+    assert _results(loaded) == _results(saved) and loaded.verify() == []
+
+
 def test_new_file_is_added(embedder, corpus, tmp_path):
     index = rag.Index(embedder, path=tmp_path / "index")
     index.sync([corpus])
