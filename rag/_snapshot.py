@@ -1,25 +1,103 @@
-"""One consistent state of an index in memory: documents, chunks, vectors, and the dense and BM25
-indexes over them. Searches read a snapshot; a sync builds the next one and swaps it in whole."""
+"""One consistent state of an index in memory: documents, chunks, and the dense and BM25 indexes
+over them. Searches read a snapshot; a sync builds the next one and swaps it in whole.
+
+A chunk's row is its id, for good: a sync appends the rows of new chunks as one more segment
+(their vectors in a FAISS index of their own, their BM25 counts in a lexicon segment) and marks
+the rows of removed chunks dead, so it costs what changed, not what the index holds, and shares
+everything else with the snapshot before it. Dead rows are searched past; ``compacted`` drops
+them once they pile up, and ``merged`` makes the small segments one when there are many.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import faiss
 import numpy as np
 
-from rag._store import FilesSeen
 from rag.chunk import Chunk
 from rag.ingest import Document
 from rag.retrieve import Lexicon
 
-# Exact search costs a pass over every vector (about 15 ms per 100,000 on 2 cores); from this
-# many chunks on, an HNSW graph answers in about a millisecond, with recall@10 measured by
-# eval/bench_scale.py.
+# Exact search costs a pass over every vector (about 15 ms per 100,000 on 2 cores); a segment of
+# this many chunks is searched through an HNSW graph (about a millisecond), with recall@10
+# measured by eval/bench_scale.py.
 APPROXIMATE_FROM = 200_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
+# Dead rows are dropped (every row renumbered, segments rebuilt) once they are this share of
+# all rows; segments after the first large one are merged once there are this many.
+COMPACT_DEAD_SHARE = 0.25
+MERGE_SEGMENTS = 16
+
+
+@dataclass(frozen=True)
+class FilesSeen:
+    """What syncs learnt about the files beyond their documents, kept so the next sync reads less.
+
+    ``skipped``: source -> (file sha256, reason) of files that could not be read; not read again
+    while unchanged. ``stats``: source -> (size, mtime in ns, sha256) as last seen; the same size
+    and time mean the same content. ``line_hashes``: source -> hashes of its lines, so
+    boilerplate is found without reading every document.
+    """
+
+    skipped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stats: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    line_hashes: dict[str, frozenset[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Chunks:
+    """Where each row's chunk lies, as columns (a million chunks take 32 MB, not a million
+    objects): ``codes[row]`` is the document version it belongs to (a changed document gets a
+    new code, so its old rows are dead), ``starts``/``ends`` its offsets, ``pages`` its page
+    (-1: none)."""
+
+    codes: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    pages: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Chunks:
+        return cls.of(np.zeros((0, 4), dtype=np.int64))
+
+    @classmethod
+    def of(cls, columns: np.ndarray) -> Chunks:
+        """From an (n, 4) array of code, start, end, page."""
+        return cls(*(np.ascontiguousarray(columns[:, i]) for i in range(4)))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def columns(self, rows=slice(None)) -> np.ndarray:
+        """(n, 4) int64: code, start, end, page; how they are saved."""
+        return np.stack([self.codes[rows], self.starts[rows], self.ends[rows], self.pages[rows]], 1)
+
+    def appended(self, code_of: dict[str, int], chunks: list[Chunk]) -> Chunks:
+        added = np.array(
+            [(code_of[c.source], c.start, c.end, -1 if c.page is None else c.page) for c in chunks],
+            dtype=np.int64,
+        ).reshape(-1, 4)
+        return Chunks.of(np.concatenate([self.columns(), added]))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The vectors of rows ``first`` to ``first + rows - 1`` in a FAISS index of their own:
+    exact inner product, or an HNSW graph from ``APPROXIMATE_FROM`` rows."""
+
+    first: int
+    index: faiss.Index
+
+    @property
+    def rows(self) -> int:
+        return self.index.ntotal
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        return vectors_of(self.index)
 
 
 @dataclass(frozen=True)
@@ -27,49 +105,160 @@ class Snapshot:
     """One consistent state; searches read a snapshot, syncs replace it whole."""
 
     documents: dict[str, Document]
-    chunks: list[Chunk]
-    vectors: np.ndarray  # (n_chunks, dim), row i belongs to chunks[i]
-    faiss_index: faiss.Index
-    lexicon: Lexicon
-    rows_of: dict[str, np.ndarray]  # source -> its chunks' rows, for filtered searches
+    code_of: dict[str, int]  # source -> the code of its indexed version
+    chunks: Chunks
+    segments: tuple[Segment, ...]  # in row order, covering every row
+    lexicon: Lexicon  # BM25 over the same rows
     seen: FilesSeen
-    ids: np.ndarray  # row -> the chunk's stable id (ascending), how the saved index knows it
-    next_id: int  # the id the next new chunk gets
+    next_code: int
+    epoch: int = 0  # counts compactions: rows were renumbered
+    source_of: dict[int, str] = field(default_factory=dict)  # code -> source, live codes only
 
     @classmethod
     def create(
         cls,
         documents: dict[str, Document],
-        chunks: list[Chunk],
-        faiss_index: faiss.Index,
+        code_of: dict[str, int],
+        chunks: Chunks,
+        segments: tuple[Segment, ...],
+        lexicon: Lexicon,
         seen: FilesSeen | None = None,
-        lexicon: Lexicon | None = None,
-        ids: np.ndarray | None = None,
-        next_id: int | None = None,
-    ):
-        """A snapshot over a dense index holding one vector per chunk; BM25 is built unless
-        given (a loaded or updated one); chunk ids are 0, 1, ... unless given."""
-        vectors = vectors_of(faiss_index)  # the index's own copy, not a second one
-        if lexicon is None:
-            lexicon = Lexicon([embedding_text(documents[c.source], c) for c in chunks])
-        rows_of = defaultdict(list)
-        for row, chunk in enumerate(chunks):
-            rows_of[chunk.source].append(row)
-        return cls(
-            documents,
-            chunks,
-            vectors,
-            faiss_index,
-            lexicon,
-            {source: np.array(rows, dtype=np.int64) for source, rows in rows_of.items()},
-            seen or FilesSeen(),
-            np.arange(len(chunks), dtype=np.int64) if ids is None else ids,
-            len(chunks) if next_id is None else next_id,
+        next_code: int | None = None,
+        epoch: int = 0,
+    ) -> Snapshot:
+        if next_code is None:
+            next_code = max(code_of.values(), default=-1) + 1
+        source_of = {code: source for source, code in code_of.items()}
+        return cls(documents, code_of, chunks, segments, lexicon, seen or FilesSeen(),
+                   next_code, epoch, source_of)  # fmt: skip
+
+    @classmethod
+    def empty(cls, dim: int) -> Snapshot:
+        return cls.create({}, {}, Chunks.empty(), (), Lexicon())
+
+    @property
+    def next_row(self) -> int:
+        return len(self.chunks)
+
+    @cached_property
+    def live(self) -> np.ndarray:
+        """Per row: whether its chunk is in the index (not removed or replaced)."""
+        live_codes = np.fromiter(self.source_of, dtype=np.int64, count=len(self.source_of))
+        return np.isin(self.chunks.codes, live_codes)
+
+    @cached_property
+    def size(self) -> int:
+        """Chunks in the index (live rows)."""
+        return int(self.live.sum())
+
+    @cached_property
+    def rows_of(self) -> dict[str, np.ndarray]:
+        """Source -> its chunks' rows, for filtered searches and counts."""
+        rows = np.flatnonzero(self.live)
+        codes = self.chunks.codes[rows]
+        order = np.argsort(codes, kind="stable")
+        rows, codes = rows[order], codes[order]
+        cuts = np.flatnonzero(np.diff(codes)) + 1
+        return {
+            self.source_of[int(group_codes[0])]: group
+            for group, group_codes in zip(np.split(rows, cuts), np.split(codes, cuts), strict=True)
+            if len(group)
+        }
+
+    @cached_property
+    def dead_in_segments(self) -> tuple[int, ...]:
+        return tuple(int((~self.live[s.first : s.first + s.rows]).sum()) for s in self.segments)
+
+    @cached_property
+    def _live_bitmaps(self) -> dict[int, np.ndarray]:
+        """Segment number -> its live rows as a bitmap (FAISS's order), for segments with dead
+        rows; built once per snapshot."""
+        return {
+            n: np.packbits(self.live[s.first : s.first + s.rows], bitorder="little")
+            for n, (s, dead) in enumerate(zip(self.segments, self.dead_in_segments, strict=True))
+            if dead
+        }
+
+    def live_selector(self, n: int):
+        """A FAISS selector of segment ``n``'s live rows, or None when all are live."""
+        bitmap = self._live_bitmaps.get(n)
+        if bitmap is None:
+            return None
+        return faiss.IDSelectorBitmap(self.segments[n].rows, faiss.swig_ptr(bitmap))
+
+    def chunk(self, row: int) -> Chunk:
+        source = self.source_of[int(self.chunks.codes[row])]
+        start, end = int(self.chunks.starts[row]), int(self.chunks.ends[row])
+        page = int(self.chunks.pages[row])
+        text = self.documents[source].text[start:end]
+        return Chunk(source, start, end, None if page < 0 else page, text)
+
+    def live_chunks(self) -> list[Chunk]:
+        return [self.chunk(row) for row in np.flatnonzero(self.live)]
+
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of ``rows`` (any order), gathered from their segments."""
+        rows = np.asarray(rows, dtype=np.int64)
+        dim = self.segments[0].index.d if self.segments else 0
+        out = np.empty((len(rows), dim), dtype=np.float32)
+        firsts = np.array([s.first for s in self.segments], dtype=np.int64)
+        owner = np.searchsorted(firsts, rows, side="right") - 1
+        for n in np.unique(owner):
+            segment = self.segments[n]
+            mine = owner == n
+            out[mine] = segment.vectors[rows[mine] - segment.first]
+        return out
+
+    def appended(self, documents, code_of, new_chunks: list[Chunk], vectors, texts, seen):
+        """The next state: ``new_chunks`` (with their vectors and embedded texts) as one more
+        segment; documents not in ``code_of`` any more, or under a new code, leave dead rows."""
+        lexicon = self.lexicon.appended(texts)
+        segments = self.segments
+        if len(new_chunks):
+            segments = (*segments, Segment(self.next_row, dense_index(vectors)))
+        next_code = max([self.next_code - 1, *code_of.values()]) + 1
+        chunks = self.chunks.appended(code_of, new_chunks)
+        return Snapshot.create(
+            documents, code_of, chunks, segments, lexicon, seen, next_code, self.epoch
         )
+
+    def maintained(self) -> Snapshot:
+        """This state, compacted when dead rows pile up, or with its small segments merged when
+        there are many; else itself."""
+        if self.next_row - self.size > COMPACT_DEAD_SHARE * self.next_row:
+            return self.compacted()
+        large = [n for n, s in enumerate(self.segments) if s.rows >= APPROXIMATE_FROM]
+        first_small = large[-1] + 1 if large else 0
+        if len(self.segments) - first_small > MERGE_SEGMENTS:
+            return self._merged(first_small)
+        return self
+
+    def compacted(self) -> Snapshot:
+        """Only the live rows, renumbered from 0, in one segment (an HNSW graph when large)."""
+        rows = np.flatnonzero(self.live)
+        vectors = self.vectors_at(rows)
+        segments = (Segment(0, dense_index(vectors)),) if len(rows) else ()
+        return Snapshot.create(
+            self.documents,
+            self.code_of,
+            Chunks.of(self.chunks.columns(rows)),
+            segments,
+            self.lexicon.compacted(rows),
+            self.seen,
+            self.next_code,
+            self.epoch + 1,
+        )
+
+    def _merged(self, first: int) -> Snapshot:
+        """Segments ``first`` on as one (rows keep their numbers, dead ones included)."""
+        start = self.segments[first].first
+        vectors = self.vectors_at(np.arange(start, self.next_row))
+        segments = (*self.segments[:first], Segment(start, dense_index(vectors)))
+        return replace(self, segments=segments, lexicon=self.lexicon.merged(first))
 
 
 def dense_index(vectors: np.ndarray) -> faiss.Index:
-    """Exact inner-product search up to ``APPROXIMATE_FROM`` chunks, HNSW from there."""
+    """Exact inner-product search below ``APPROXIMATE_FROM`` rows, HNSW from there."""
     dim = vectors.shape[1]
     if len(vectors) < APPROXIMATE_FROM:
         index = faiss.IndexFlatIP(dim)

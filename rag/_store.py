@@ -26,7 +26,7 @@ import time
 import uuid
 import zlib
 from array import array
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse
 
 from embeddings import EmbedderIdentity
+from rag._snapshot import Chunks, FilesSeen, Segment, Snapshot, embedding_text
 from rag.chunk import Chunk, ChunkSettings
 from rag.errors import IndexFormatError, IndexLockedError
 from rag.ingest import Document, file_sha256
@@ -56,41 +57,18 @@ VERIFY_ON_LOAD_BYTES = 256 * 2**20
 # dead, or there are this many vector segments.
 COMPACT_DEAD_SHARE = 0.25
 COMPACT_SEGMENTS = 32
-_SEGMENT_PREFIXES = ("vectors-", "bm25-", "hnsw-", STORE + ".new-")
+_SEGMENT_PREFIXES = ("chunks-", "vectors-", "bm25-", "hnsw-", STORE + ".new-")
 _LEGACY_PREFIXES = ("store-", "vectors-", "bm25-", MANIFEST)
 
 
 @dataclass(frozen=True)
-class FilesSeen:
-    """What syncs learnt about the files beyond their documents, kept so the next sync reads less.
-
-    ``skipped``: source -> (file sha256, reason) of files that could not be read; not read again
-    while unchanged. ``stats``: source -> (size, mtime in ns, sha256) as last seen; the same size
-    and time mean the same content. ``line_hashes``: source -> hashes of its lines, so
-    boilerplate is found without reading every document.
-    """
-
-    skipped: dict[str, tuple[str, str]] = field(default_factory=dict)
-    stats: dict[str, tuple[int, int, str]] = field(default_factory=dict)
-    line_hashes: dict[str, frozenset[int]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class StoredIndex:
-    """What a load found. ``faiss_index`` is the saved dense index when one was saved whole (an
-    HNSW graph, or a format 1/2 index); else ``vectors`` are the live rows' vectors to index."""
+    """What a load found: the settings it was built with and its state."""
 
     identity: EmbedderIdentity
     settings: ChunkSettings
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    seen: FilesSeen
+    snapshot: Snapshot
     generation: str
-    faiss_index: faiss.Index | None
-    vectors: np.ndarray | None
-    lexicon: Lexicon | None  # None for an index saved before BM25 was kept: rebuilt on load
-    ids: np.ndarray  # the chunks' stable ids, ascending
-    next_id: int
 
 
 def exists(path: str | Path) -> bool:
@@ -149,60 +127,61 @@ def generation(path: str | Path) -> str | None:
         return None
 
 
-def write(path: Path, index, snapshot, previous=None):
-    """Save ``snapshot``; returns (generation, the snapshot as saved).
+def write(path: Path, index, snapshot: Snapshot, previous: Snapshot | None = None) -> str:
+    """Save ``snapshot``; returns its generation. Call it holding ``writer_lock``.
 
     ``previous`` is the state the folder holds now, as this writer read or wrote it: then only
-    the difference is written (new documents, chunks and segments; removed ones deleted). Without
-    it, or once dead rows pile up, everything is written, with chunk ids renumbered from 0 (the
-    returned snapshot carries them). Call it holding ``writer_lock``.
+    the difference is written (segments new since, documents and what was seen of files that
+    changed, removed ones deleted). Without it, or after a compaction (rows renumbered),
+    everything is written.
     """
     path.mkdir(parents=True, exist_ok=True)
     store = path / STORE
-    if previous is None or not store.is_file() or _worth_compacting(store, snapshot):
-        count = len(snapshot.chunks)
-        snapshot = _with_ids(snapshot, np.arange(count, dtype=np.int64), count)
-        return _write_everything(path, index, snapshot), snapshot
-    return _write_change(path, snapshot, previous), snapshot
-
-
-def _with_ids(snapshot, ids: np.ndarray, next_id: int):
-    from dataclasses import replace
-
-    return replace(snapshot, ids=ids, next_id=next_id)
-
-
-def _worth_compacting(store: Path, snapshot) -> bool:
-    dead = snapshot.next_id - len(snapshot.ids)
-    if dead > COMPACT_DEAD_SHARE * max(snapshot.next_id, 1):
-        return True
-    db = sqlite3.connect(store)
+    if previous is None or not store.is_file() or previous.epoch != snapshot.epoch:
+        return _write_everything(path, index, snapshot)
+    db = _open_for_writing(store)
     try:
-        (segments,) = db.execute("SELECT count(*) FROM segments WHERE kind = 'vectors'").fetchone()
-    except sqlite3.Error:
-        return True  # a store this code cannot update in place is written anew
+        saved = {(first, rows) for first, rows in db.execute(_SAVED_SEGMENTS)}
+        wanted = {(s.first, s.rows) for s in snapshot.segments}
+        segments = _write_segments(path, snapshot, [k for k in _keys(snapshot) if k not in saved])
+        with db:  # one transaction
+            db.executemany(
+                "DELETE FROM segments WHERE first_id = ? AND rows = ?", sorted(saved - wanted)
+            )
+            db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)", segments)
+            _write_changes(
+                db, "documents", previous.documents, snapshot.documents,
+                _document_rows(snapshot.code_of), previous.code_of, snapshot.code_of,
+            )  # fmt: skip
+            _write_seen(db, previous.seen, snapshot.seen)
+            generation = _write_meta(db, snapshot)
+        _remove_unnamed(path, db)
     finally:
         db.close()
-    return segments + 1 > COMPACT_SEGMENTS
+    return generation
 
 
+_SAVED_SEGMENTS = "SELECT first_id, rows FROM segments WHERE kind = 'chunks'"
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE documents (source TEXT PRIMARY KEY, format TEXT, text TEXT, text_crc32 INTEGER,
-    file_sha256 TEXT, title TEXT, title_source TEXT, page_starts TEXT, content_spans TEXT);
-CREATE TABLE chunks (id INTEGER PRIMARY KEY, source TEXT, start INTEGER, end INTEGER,
-    page INTEGER);
+CREATE TABLE documents (source TEXT PRIMARY KEY, code INTEGER UNIQUE, format TEXT, text TEXT,
+    text_crc32 INTEGER, file_sha256 TEXT, title TEXT, title_source TEXT, page_starts TEXT,
+    content_spans TEXT);
 CREATE TABLE skipped (source TEXT PRIMARY KEY, file_sha256 TEXT, reason TEXT);
 CREATE TABLE files (source TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, file_sha256 TEXT);
 CREATE TABLE lines (source TEXT PRIMARY KEY, hashes BLOB);
 CREATE TABLE segments (name TEXT PRIMARY KEY, kind TEXT, first_id INTEGER, rows INTEGER,
     bytes INTEGER, sha256 TEXT);
 """
-_TABLES = ("meta", "documents", "chunks", "skipped", "files", "lines", "segments")
+_TABLES = ("meta", "documents", "skipped", "files", "lines", "segments")
 
 
-def _write_everything(path: Path, index, snapshot) -> str:
-    segments = _write_segments(path, snapshot, 0, 0, graph=True)
+def _keys(snapshot: Snapshot) -> list[tuple[int, int]]:
+    return [(s.first, s.rows) for s in snapshot.segments]
+
+
+def _write_everything(path: Path, index, snapshot: Snapshot) -> str:
+    segments = _write_segments(path, snapshot, _keys(snapshot))
     store = path / STORE
     if store.is_file():
         db = _open_for_writing(store)
@@ -237,123 +216,108 @@ def _write_everything(path: Path, index, snapshot) -> str:
     return generation
 
 
-def _insert_everything(db, index, snapshot, segments) -> str:
+def _insert_everything(db, index, snapshot: Snapshot, segments: list[tuple]) -> str:
     meta = {
         "format_version": FORMAT_VERSION,
         "embedder": json.dumps(asdict(index.embedder.identity)),
         "chunk_settings": json.dumps(asdict(index.settings)),
     }
     db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
-    _write_changes(db, "documents", {}, snapshot.documents, _document_row)
-    db.executemany(
-        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", _chunk_rows(snapshot, range(len(snapshot.ids)))
-    )
+    _write_changes(
+        db, "documents", {}, snapshot.documents, _document_rows(snapshot.code_of), {},
+        snapshot.code_of,
+    )  # fmt: skip
     _write_seen(db, FilesSeen(), snapshot.seen)
     db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)", segments)
     return _write_meta(db, snapshot)
 
 
-def _write_change(path: Path, snapshot, previous) -> str:
-    first_new = int(np.searchsorted(snapshot.ids, previous.next_id))
-    # An HNSW graph that changed is written whole (a known cost, from APPROXIMATE_FROM chunks).
-    graph = snapshot.faiss_index is not previous.faiss_index
-    terms = len(previous.lexicon.vocabulary)
-    segments = _write_segments(path, snapshot, first_new, terms, graph)
-    removed = np.setdiff1d(previous.ids, snapshot.ids, assume_unique=True)
-    db = _open_for_writing(path / STORE)
-    try:
-        with db:  # one transaction
-            db.executemany("DELETE FROM chunks WHERE id = ?", [(int(i),) for i in removed])
-            db.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
-                _chunk_rows(snapshot, range(first_new, len(snapshot.ids))),
-            )
-            _write_changes(db, "documents", previous.documents, snapshot.documents, _document_row)
-            _write_seen(db, previous.seen, snapshot.seen)
-            if graph or not _is_approximate(snapshot.faiss_index):
-                db.execute("DELETE FROM segments WHERE kind = 'hnsw'")  # replaced, or gone
-            db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)", segments)
-            generation = _write_meta(db, snapshot)
-        _remove_unnamed(path, db)
-    finally:
-        db.close()
-    return generation
-
-
-def _write_meta(db, snapshot) -> str:
+def _write_meta(db, snapshot: Snapshot) -> str:
     generation = uuid.uuid4().hex[:12]
     meta = {
         "package_version": PACKAGE_VERSION,
         "generation": generation,
-        "next_id": snapshot.next_id,
+        "epoch": snapshot.epoch,
+        "next_code": snapshot.next_code,
+        "rows": snapshot.next_row,
         "documents": len(snapshot.documents),
-        "chunks": len(snapshot.chunks),
+        "chunks": snapshot.size,
     }
     rows = [(key, str(value)) for key, value in meta.items()]
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
     return generation
 
 
-def _write_segments(path: Path, snapshot, first_row: int, first_term: int, graph: bool):
-    """Write the vectors and BM25 counts of rows ``first_row`` on (ids consecutive from there),
-    and with ``graph`` the HNSW graph whole when the dense index is one; returns their rows of
-    the ``segments`` table."""
-    segments = []
-    rows = len(snapshot.ids) - first_row
-    if rows:
-        first_id = int(snapshot.ids[first_row])
-        if int(snapshot.ids[-1]) != first_id + rows - 1:
-            raise ValueError("new chunk ids must be consecutive")  # a bug, never a user's error
-        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
-        with (path / name).open("wb") as handle:
-            np.save(handle, np.ascontiguousarray(snapshot.vectors[first_row:], dtype=np.float32))
-            handle.flush()
-            os.fsync(handle.fileno())
-        segments.append((name, "vectors", first_id, rows, *_size_and_sha256(path / name)))
-        name = f"bm25-{uuid.uuid4().hex[:12]}"
-        folder = path / name
+def _write_segments(path: Path, snapshot: Snapshot, keys: list[tuple[int, int]]) -> list[tuple]:
+    """Write the segments of ``keys`` ((first row, rows)); returns their ``segments`` rows.
+
+    Each is three files: the chunks' columns (``chunks-*.npy``), their vectors in FAISS's own
+    format (``vectors-*.faiss``, exact, or ``hnsw-*.faiss``, a graph), which loading maps into
+    memory instead of copying, and their BM25 counts with the terms they brought (``bm25-*/``);
+    all fsynced before the commit that names them.
+    """
+    rows_written = []
+    lexicon = snapshot.lexicon
+    widths = [0, *(segment.shape[1] for segment in lexicon.segments)]
+    terms = lexicon.terms()
+    for n, segment in enumerate(snapshot.segments):
+        key = (segment.first, segment.rows)
+        if key not in keys:
+            continue
+        tag = uuid.uuid4().hex[:12]
+        rows = slice(segment.first, segment.first + segment.rows)
+        files = [(f"chunks-{tag}.npy", "chunks")]
+        _write_array(path / files[0][0], snapshot.chunks.columns(rows))
+        kind = "hnsw" if _is_approximate(segment.index) else "vectors"
+        files.append((f"{kind}-{tag}.faiss", kind))
+        _write_index(path / files[-1][0], segment.index)
+        files.append((f"bm25-{tag}", "bm25"))
+        folder = path / files[-1][0]
         folder.mkdir()
-        counts = snapshot.lexicon.rows_from(first_row)
-        scipy.sparse.save_npz(folder / "counts.npz", counts, compressed=False)
-        terms = snapshot.lexicon.terms(first_term)
-        (folder / "terms.json").write_text(json.dumps(terms), encoding="utf-8")
+        scipy.sparse.save_npz(folder / "counts.npz", lexicon.segments[n], compressed=False)
+        segment_terms = terms[widths[n] : widths[n + 1]]
+        (folder / "terms.json").write_text(json.dumps(segment_terms), encoding="utf-8")
         for written in folder.iterdir():
             _fsync(written)
         _fsync_dir(folder)
-        segments.append((name, "bm25", first_id, rows, *_size_and_sha256(folder)))
-    if graph and _is_approximate(snapshot.faiss_index):
-        name = f"hnsw-{uuid.uuid4().hex[:12]}.faiss"
-        _write_bytes(path / name, faiss.serialize_index(snapshot.faiss_index).tobytes())
-        segments.append((name, "hnsw", 0, len(snapshot.ids), *_size_and_sha256(path / name)))
-    if segments:
+        rows_written += [(name, kind, *key, *_size_and_sha256(path / name)) for name, kind in files]
+    if rows_written:
         _fsync_dir(path)
-    return segments
+    return rows_written
+
+
+def _write_index(file_path: Path, index: faiss.Index) -> None:
+    faiss.write_index(index, str(file_path))
+    _fsync(file_path)
+
+
+def _write_array(file_path: Path, array_: np.ndarray) -> None:
+    with file_path.open("wb") as handle:
+        np.save(handle, np.ascontiguousarray(array_))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _is_approximate(index) -> bool:
     return isinstance(index, faiss.IndexHNSW)
 
 
-def _chunk_rows(snapshot, rows):
-    return [
-        (int(snapshot.ids[row]), c.source, c.start, c.end, c.page)
-        for row in rows
-        for c in (snapshot.chunks[row],)
-    ]
+def _document_rows(code_of: dict[str, int]):
+    def row(source: str, d: Document) -> tuple:
+        return (
+            source,
+            code_of[source],
+            d.format,
+            d.text,
+            zlib.crc32(d.text.encode("utf-8", "surrogatepass")),
+            d.file_sha256,
+            d.title,
+            d.title_source,
+            json.dumps(d.page_starts),
+            json.dumps(d.content_spans),
+        )
 
-
-def _document_row(source: str, d: Document) -> tuple:
-    return (
-        source,
-        d.format,
-        d.text,
-        zlib.crc32(d.text.encode("utf-8", "surrogatepass")),
-        d.file_sha256,
-        d.title,
-        d.title_source,
-        json.dumps(d.page_starts),
-        json.dumps(d.content_spans),
-    )
+    return row
 
 
 def _write_seen(db, old: FilesSeen, new: FilesSeen) -> None:
@@ -368,10 +332,16 @@ def _write_seen(db, old: FilesSeen, new: FilesSeen) -> None:
     )
 
 
-def _write_changes(db, table: str, old: dict, new: dict, row) -> None:
-    """Delete the rows of sources gone from ``new``; write those new or different."""
+def _write_changes(db, table: str, old: dict, new: dict, row, old_keys=None, new_keys=None):
+    """Delete the rows of sources gone from ``new``; write those new or different (or whose
+    entry in ``new_keys`` differs from ``old_keys``)."""
+    old_keys, new_keys = old_keys or {}, new_keys or {}
     db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in old if s not in new])
-    changed = [row(s, v) for s, v in new.items() if not (old.get(s) is v or old.get(s) == v)]
+    changed = [
+        row(s, v)
+        for s, v in new.items()
+        if not (old.get(s) is v or old.get(s) == v) or old_keys.get(s) != new_keys.get(s)
+    ]
     if changed:
         marks = ", ".join("?" * len(changed[0]))
         db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", changed)
@@ -431,27 +401,18 @@ def _read_store(path: Path) -> StoredIndex:
                 _refuse_version(path, version)
             identity = EmbedderIdentity(**json.loads(meta["embedder"]))
             settings = ChunkSettings(**json.loads(meta["chunk_settings"]))
-            documents, text_bytes = {}, 0
+            documents, code_of, crcs, text_bytes = {}, {}, {}, 0
             for row in db.execute("SELECT * FROM documents"):
-                documents[row[0]] = _document(row[:2] + row[4:], text=row[2])
-                text_bytes += len(row[2])
-            chunk_rows = db.execute("SELECT id, source, start, end, page FROM chunks ORDER BY id")
-            ids, chunks = array("q"), []
-            for chunk_id, source, start, end, page in chunk_rows:
-                ids.append(chunk_id)
-                text = documents[source].text
-                if not 0 <= start < end <= len(text):
-                    raise ValueError(f"chunk {chunk_id} lies outside its document")
-                chunks.append(Chunk(source, start, end, page, text[start:end]))
+                source, code, text, crc = row[0], row[1], row[3], row[4]
+                documents[source] = _document((source, row[2], *row[5:]), text)
+                code_of[source], crcs[source] = code, crc
+                text_bytes += len(text)
             seen = _read_seen(db)
-            segments = list(db.execute("SELECT * FROM segments ORDER BY kind, first_id"))
-            crcs = {}
-            if text_bytes <= VERIFY_ON_LOAD_BYTES:
-                crcs = dict(db.execute("SELECT source, text_crc32 FROM documents"))
+            segments = list(db.execute("SELECT * FROM segments ORDER BY first_id, kind"))
         finally:
             db.close()
-        ids = np.frombuffer(ids, dtype=np.int64)
-        generation, next_id = meta["generation"], int(meta["next_id"])
+        generation, epoch = meta["generation"], int(meta["epoch"])
+        next_code, next_row = int(meta["next_code"]), int(meta["rows"])
         counts = int(meta["documents"]), int(meta["chunks"])
     except IndexFormatError:
         raise
@@ -459,28 +420,87 @@ def _read_store(path: Path) -> StoredIndex:
         raise IndexFormatError(
             f"index file {store} is corrupted or unreadable ({exc}): rebuild the index"
         ) from exc
-    for source, crc in crcs.items():
-        if zlib.crc32(documents[source].text.encode("utf-8", "surrogatepass")) != crc:
-            raise IndexFormatError(
-                f"index file {store} is corrupted (the text of {source} fails its checksum): "
-                "rebuild the index"
-            )
+    if text_bytes <= VERIFY_ON_LOAD_BYTES:
+        for source, document in documents.items():
+            if zlib.crc32(document.text.encode("utf-8", "surrogatepass")) != crcs[source]:
+                raise IndexFormatError(
+                    f"index file {store} is corrupted (the text of {source} fails its "
+                    "checksum): rebuild the index"
+                )
     _check_segments(path, segments, generation)
-    by_kind = {kind: [s for s in segments if s[1] == kind] for kind in ("vectors", "bm25", "hnsw")}
-    faiss_index = vectors = None
-    if by_kind["hnsw"]:
-        faiss_index = _read_vectors(path / by_kind["hnsw"][0][0], identity.dim)
-        rows = faiss_index.ntotal
-    else:
-        vectors = _live_rows(path, by_kind["vectors"], ids, identity.dim)
-        rows = len(vectors)
-    lexicon = _read_lexicon(path, by_kind["bm25"], ids)
-    if not (len(documents) == counts[0] and len(chunks) == counts[1] == rows == lexicon.size):
+    chunks, dense, counts_by_term, terms = _read_segments(path, segments, identity.dim)
+    lexicon = Lexicon.from_segments(terms, counts_by_term)
+    snapshot = Snapshot.create(documents, code_of, chunks, dense, lexicon, seen, next_code, epoch)
+    _check_consistent(path, snapshot, counts, next_row)
+    return StoredIndex(identity, settings, snapshot, generation)
+
+
+def _read_segments(path: Path, segments: list[tuple], dim: int):
+    """(chunks, dense segments, BM25 counts by segment, terms), checked to cover rows 0, 1, ...
+    in order."""
+    by_key: dict[tuple[int, int], dict[str, str]] = {}
+    for name, kind, first, rows, _, _ in segments:
+        by_key.setdefault((first, rows), {})[kind] = name
+    columns, dense, counts, terms = [], [], [], []
+    expected_first = 0
+    for (first, rows), files in sorted(by_key.items()):
+        if first != expected_first or "chunks" not in files or "bm25" not in files:
+            raise IndexFormatError(f"index at {path} has segments that do not fit: rebuild it")
+        expected_first = first + rows
+        part = _read_array(path / files["chunks"], (rows, 4), np.int64)
+        columns.append(part)
+        vectors = files.get("hnsw") or files.get("vectors")
+        if vectors is None:
+            raise IndexFormatError(f"index at {path} has a segment without vectors: rebuild it")
+        index = _read_vectors(path / vectors, dim, mapped=True)
+        if index.ntotal != rows:
+            raise IndexFormatError(f"index file {path / vectors} holds {index.ntotal} rows")
+        dense.append(Segment(first, index))
+        folder = path / files["bm25"]
+        try:
+            part = scipy.sparse.load_npz(folder / "counts.npz")
+            new_terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise IndexFormatError(f"index file {folder} is unreadable: {exc}") from exc
+        terms.extend(new_terms)
+        if part.shape != (rows, len(terms)) or not all(isinstance(t, str) for t in new_terms):
+            raise IndexFormatError(f"index file {folder} is not the BM25 counts it should be")
+        counts.append(part)
+    chunks = Chunks.of(np.concatenate(columns)) if columns else Chunks.empty()
+    return chunks, tuple(dense), counts, terms
+
+
+def _read_array(file_path: Path, shape: tuple[int, int], dtype) -> np.ndarray:
+    try:
+        values = np.load(file_path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
+    if values.shape != shape or values.dtype != dtype:
+        raise IndexFormatError(
+            f"index file {file_path} holds {values.shape} {values.dtype}, expected {shape} "
+            f"{np.dtype(dtype)}: rebuild the index"
+        )
+    return values
+
+
+def _check_consistent(path: Path, snapshot: Snapshot, counts: tuple[int, int], rows: int):
+    """Counts as saved; every live chunk inside its document; BM25 and vectors row for row."""
+    chunks = snapshot.chunks
+    lengths = np.zeros(snapshot.next_code, dtype=np.int64)
+    for code, source in snapshot.source_of.items():
+        lengths[code] = len(snapshot.documents[source].text)
+    live = snapshot.live
+    ends = chunks.ends[live]
+    limits = lengths[chunks.codes[live]]
+    inside = (chunks.starts[live] >= 0) & (chunks.starts[live] < ends) & (ends <= limits)
+    consistent = (
+        len(snapshot.documents) == counts[0]
+        and snapshot.size == counts[1]
+        and len(chunks) == rows == snapshot.lexicon.size == sum(s.rows for s in snapshot.segments)
+        and bool(inside.all())
+    )
+    if not consistent:
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
-    return StoredIndex(
-        identity, settings, documents, chunks, seen, generation, faiss_index, vectors, lexicon,
-        ids, next_id,
-    )  # fmt: skip
 
 
 def _refuse_version(path: Path, version) -> None:
@@ -530,49 +550,6 @@ def _check_segments(path: Path, segments: list[tuple], generation: str) -> None:
             raise IndexFormatError(
                 f"index file {file_path} is corrupted (checksum mismatch): rebuild the index"
             )
-
-
-def _live_rows(path: Path, segments: list[tuple], ids: np.ndarray, dim: int) -> np.ndarray:
-    """The vectors of the live chunk ids, in id order, from the segments holding them."""
-    parts = []
-    for name, _, first_id, rows, _, _ in segments:
-        file_path = path / name
-        try:
-            vectors = np.load(file_path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
-        if vectors.shape != (rows, dim) or vectors.dtype != np.float32:
-            raise IndexFormatError(
-                f"index file {file_path} holds {vectors.shape} {vectors.dtype} vectors, expected "
-                f"({rows}, {dim}) float32: rebuild the index"
-            )
-        live = ids[(ids >= first_id) & (ids < first_id + rows)] - first_id
-        parts.append(vectors if len(live) == rows else vectors[live])
-    if not parts:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.concatenate(parts) if len(parts) > 1 else np.asarray(parts[0])
-
-
-def _read_lexicon(path: Path, segments: list[tuple], ids: np.ndarray) -> Lexicon:
-    terms, counts = [], []
-    for name, _, first_id, rows, _, _ in segments:
-        folder = path / name
-        try:
-            part = scipy.sparse.load_npz(folder / "counts.npz").tocsr()
-            new_terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
-        except (OSError, KeyError, TypeError, ValueError) as exc:
-            raise IndexFormatError(f"index file {folder} is unreadable: {exc}") from exc
-        terms.extend(new_terms)
-        if part.shape != (rows, len(terms)) or not all(isinstance(t, str) for t in new_terms):
-            raise IndexFormatError(f"index file {folder} is not the BM25 counts it should be")
-        live = ids[(ids >= first_id) & (ids < first_id + rows)] - first_id
-        counts.append(part if len(live) == rows else part[live])
-    for i, part in enumerate(counts):
-        part.resize((part.shape[0], len(terms)))
-        counts[i] = part
-    if not counts:
-        return Lexicon()
-    return Lexicon.from_counts(terms, scipy.sparse.vstack(counts, format="csr"))
 
 
 def verify_files(path: str | Path) -> list[str]:
@@ -660,12 +637,17 @@ def _read_legacy(path: Path) -> StoredIndex:
         and len(chunks) == counts["chunks"] == faiss_index.ntotal
     ):
         raise IndexFormatError(f"index at {path} has inconsistent counts: rebuild the index")
-    ids = np.arange(len(chunks), dtype=np.int64)
-    generation = manifest["files"]["store"]
-    return StoredIndex(
-        identity, settings, documents, chunks, seen, generation, faiss_index, None, lexicon,
-        ids, len(chunks),
-    )  # fmt: skip
+    # As format 3 holds it: one segment; each document's code its place in the store.
+    code_of = {source: code for code, source in enumerate(documents)}
+    columns = np.array(
+        [(code_of[c.source], c.start, c.end, -1 if c.page is None else c.page) for c in chunks],
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    if lexicon is None:  # saved before BM25 was kept: built from the chunks' texts
+        lexicon = Lexicon([embedding_text(documents[c.source], c) for c in chunks])
+    segments = (Segment(0, faiss_index),) if len(chunks) else ()
+    snapshot = Snapshot.create(documents, code_of, Chunks.of(columns), segments, lexicon, seen)
+    return StoredIndex(identity, settings, snapshot, manifest["files"]["store"])
 
 
 def _read_manifest(path: Path) -> dict:
@@ -684,14 +666,19 @@ def _read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _read_vectors(file_path: Path, dim: int) -> faiss.Index:
-    """The saved FAISS index as it was built (flat or HNSW)."""
+def _read_vectors(file_path: Path, dim: int, mapped: bool = False) -> faiss.Index:
+    """The saved FAISS index as it was built (flat or HNSW); ``mapped``, its vectors mapped from
+    the file (segments never change once written), not copied into memory."""
     try:
-        index = faiss.deserialize_index(np.fromfile(file_path, dtype=np.uint8))
+        flags = faiss.IO_FLAG_MMAP_IFC if mapped else 0
+        index = faiss.read_index(str(file_path), flags)
     except RuntimeError as exc:
         raise IndexFormatError(f"index file {file_path} is not a FAISS index: {exc}") from exc
     if index.d != dim:
         raise IndexFormatError(f"vectors in {file_path} have {index.d} dimensions, expected {dim}")
+    if not isinstance(index, faiss.IndexFlatIP | faiss.IndexHNSWFlat):
+        kind = type(index).__name__
+        raise IndexFormatError(f"index file {file_path} holds a {kind}, not vectors")
     return index
 
 

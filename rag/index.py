@@ -16,13 +16,11 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from embeddings import Embedder, load_embedder
 from rag import _store
-from rag._snapshot import Snapshot, dense_index, embedding_text, is_approximate, is_titled
-from rag._store import FilesSeen
+from rag._snapshot import FilesSeen, Snapshot, embedding_text, is_titled
 from rag.chunk import Chunk, ChunkSettings, split_document
 from rag.errors import EmbedderMismatchError
 from rag.ingest import (
@@ -76,8 +74,7 @@ class Index:
                 f"{self.embedder.identity.name} (limit {self.embedder.max_tokens})"
             )
         self.limits = limits or IngestLimits()
-        empty = np.zeros((0, self.embedder.dim), dtype=np.float32)
-        self._snapshot = Snapshot.create({}, [], dense_index(empty))
+        self._snapshot = Snapshot.empty(self.embedder.dim)
         self._write_lock = threading.Lock()
         self._generation: str | None = None  # the generation saved at self.path now
         self._saved: Snapshot | None = None  # that generation's state, which saves build on
@@ -130,18 +127,7 @@ class Index:
                 "the original model"
             )
         self.settings = stored.settings
-        dense = stored.faiss_index
-        if dense is None:  # saved as vector segments: exact search is built from them
-            dense = dense_index(stored.vectors)
-        self._snapshot = Snapshot.create(
-            stored.documents,
-            stored.chunks,
-            dense,
-            stored.seen,
-            stored.lexicon,
-            stored.ids,
-            stored.next_id,
-        )
+        self._snapshot = stored.snapshot
         self._generation, self._saved = stored.generation, self._snapshot
 
     # Reading ---------------------------------------------------------------------------------
@@ -154,7 +140,7 @@ class Index:
         """Chunks in the index, or of one document."""
         snapshot = self._snapshot
         if source is None:
-            return len(snapshot.chunks)
+            return snapshot.size
         return len(snapshot.rows_of.get(source, ()))
 
     def document(self, source: str) -> Document | None:
@@ -180,14 +166,14 @@ class Index:
             "path": str(self.path) if self.path else None,
             "model": self.embedder.identity.describe(),
             "documents": len(snapshot.documents),
-            "chunks": len(snapshot.chunks),
+            "chunks": snapshot.size,
             "max_tokens": self.settings.max_tokens,
             "overlap_sentences": self.settings.overlap_sentences,
         }
 
     def verify(self) -> list[str]:
-        """Problems in the loaded index, [] when none: every chunk is its document's text at its
-        offsets, every vector finite and of unit length, FAISS and BM25 hold one row per chunk.
+        """Problems in the loaded index, [] when none: every chunk lies in its document, every
+        vector is finite and of unit length, and the vectors and BM25 hold one row per chunk row.
 
         A saved index's files are read whole too: SQLite's integrity check, and every document
         text and segment against its checksum (``Index.load`` checks them only while they are
@@ -195,20 +181,23 @@ class Index:
         """
         snapshot = self._snapshot
         problems = _store.verify_files(self.path) if self.path else []
-        for row, chunk in enumerate(snapshot.chunks):
-            document = snapshot.documents.get(chunk.source)
-            if document is None or document.text[chunk.start : chunk.end] != chunk.text:
-                problems.append(f"chunk {row} is not the text of {chunk.source} at its offsets")
-        norms = np.linalg.norm(snapshot.vectors, axis=1) if len(snapshot.vectors) else []
-        bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(np.asarray(norms) - 1) > 1e-3))
-        problems += [f"vector {row} is not of unit length" for row in bad[:20]]
-        for name, rows in (
-            ("vectors", len(snapshot.vectors)),
-            ("FAISS index", snapshot.faiss_index.ntotal),
+        chunks = snapshot.chunks
+        for source, rows in snapshot.rows_of.items():
+            length = len(snapshot.documents[source].text)
+            starts, ends = chunks.starts[rows], chunks.ends[rows]
+            for row in rows[(starts < 0) | (starts >= ends) | (ends > length)][:20]:
+                problems.append(f"chunk {row} lies outside its document {source}")
+        for segment in snapshot.segments:
+            norms = np.linalg.norm(segment.vectors, axis=1)
+            bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > 1e-3))
+            problems += [f"vector {segment.first + row} is not of unit length" for row in bad[:20]]
+        rows = len(chunks)
+        for name, count in (
+            ("vectors", sum(segment.rows for segment in snapshot.segments)),
             ("BM25 index", snapshot.lexicon.size),
         ):
-            if rows != len(snapshot.chunks):
-                problems.append(f"{name} has {rows} rows for {len(snapshot.chunks)} chunks")
+            if count != rows:
+                problems.append(f"{name} has {count} rows for {rows} chunk rows")
         return problems
 
     # Writing ---------------------------------------------------------------------------------
@@ -266,7 +255,7 @@ class Index:
         """Save ``snapshot`` as the state of ``self.path`` (only what changed since the state
         saved there) and make it current. Call it holding both locks."""
         previous = self._saved if self._generation is not None else None
-        self._generation, snapshot = _store.write(self.path, self, snapshot, previous)
+        self._generation = _store.write(self.path, self, snapshot, previous)
         self._snapshot = self._saved = snapshot
 
     def _folder_lock(self, progress: bool):
@@ -322,33 +311,26 @@ class Index:
         return documents, unreadable, stats
 
     def _rebuild(self, old: Snapshot, documents, seen: FilesSeen, report: SyncReport, progress):
-        kept_rows: list[int] = []
-        new_chunks: list[Chunk] = []
+        """The next state: new and changed documents chunked and embedded as one more segment,
+        under new codes (so their old rows, and those of removed documents, are dead)."""
+        code_of, new_chunks, next_code = {}, [], old.next_code
         for source, doc in documents.items():
             previous = old.documents.get(source)
             if previous is doc or (previous and previous.content_sha256 == doc.content_sha256):
                 report.unchanged.append(source)
-                kept_rows.extend(old.rows_of[source].tolist())
+                code_of[source] = old.code_of[source]
                 continue
             (report.updated if previous else report.added).append(source)
+            code_of[source], next_code = next_code, next_code + 1
             new_chunks.extend(self._split(doc))
         report.removed.extend(s for s in old.documents if s not in documents)
         texts = [embedding_text(documents[c.source], c) for c in new_chunks]
         started = time.perf_counter()
-        new_vectors = self.embedder.embed(texts, progress=progress)
+        vectors = self.embedder.embed(texts, progress=progress)
         report.seconds_embedding = time.perf_counter() - started
-        kept_rows.sort()  # old rows keep their order; new ones go after them
-        chunks = [old.chunks[i] for i in kept_rows] + new_chunks
-        next_id = old.next_id + len(new_chunks)
-        ids = np.concatenate([old.ids[kept_rows], np.arange(old.next_id, next_id)])
         report.chunks_embedded = len(new_chunks)
-        if kept_rows == list(range(len(old.chunks))) and is_approximate(old.faiss_index):
-            dense = faiss.clone_index(old.faiss_index)  # nothing removed: the graph grows
-            dense.add(np.ascontiguousarray(new_vectors, dtype=np.float32))
-        else:
-            dense = dense_index(np.concatenate([old.vectors[kept_rows], new_vectors]))
-        lexicon = old.lexicon.updated(kept_rows, texts)  # only the new chunks are tokenised
-        return Snapshot.create(documents, chunks, dense, seen, lexicon, ids, next_id)
+        snapshot = old.appended(documents, code_of, new_chunks, vectors, texts, seen)
+        return snapshot.maintained()
 
     def _split(self, document: Document) -> list[Chunk]:
         """Chunks sized so that the title put in front of them still fits the model."""

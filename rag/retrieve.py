@@ -51,12 +51,13 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 
 class Lexicon:
-    """BM25 over a list of texts (Lucene's variant, as bm25s scores it), kept as a document-term
-    count matrix: texts are added and removed without reading the others again.
+    """BM25 over rows of texts (Lucene's variant, as bm25s scores it), kept as segments of term
+    counts, one per batch of texts added: adding texts never touches the others.
 
-    Tokens are bm25s's (lower case, English stop words out, Snowball stems). An index saves the
-    counts of each sync's new texts (``rows_from``) as a SciPy sparse matrix (``.npz``, read
-    without pickle) with the terms they added.
+    Tokens are bm25s's (lower case, English stop words out, Snowball stems). A segment is a SciPy
+    sparse matrix by term (rows: its texts; columns: term ids, which never change, so an older
+    segment has fewer columns). Rows are never removed, only left out of results (dead); like
+    Lucene, the collection's statistics count them until ``compacted`` drops them.
     """
 
     K1 = 1.5
@@ -64,35 +65,59 @@ class Lexicon:
 
     def __init__(self, texts: list[str] | None = None):
         self.vocabulary: dict[str, int] = {}
-        self._prepare(self._count(texts or []))
+        self.segments: tuple[scipy.sparse.csc_matrix, ...] = ()
+        self._documents = np.zeros(0, dtype=np.float32)  # texts holding each term
+        self._lengths = np.zeros(0, dtype=np.float32)  # tokens in each row
+        self._offsets: tuple[int, ...] = ()  # first row of each segment
+        if texts:
+            self._add(self._count(texts).tocsc())
+        self._prepare()
 
     @property
     def size(self) -> int:
-        return self._columns.shape[0]
+        return len(self._lengths)
 
-    def updated(self, kept_rows: list[int], new_texts: list[str]) -> Lexicon:
-        """A lexicon of the texts at ``kept_rows`` (in that order) followed by ``new_texts``; only
-        the new ones are tokenised."""
-        lexicon = Lexicon()
+    def appended(self, texts: list[str]) -> Lexicon:
+        """This lexicon and ``texts`` as one more segment (rows ``size`` on); only they are
+        tokenised, and this one is left as it is."""
+        lexicon = self._copy()
         lexicon.vocabulary = dict(self.vocabulary)
-        added = lexicon._count(new_texts)
-        width = len(lexicon.vocabulary)
-        kept = self._columns.tocsr()[kept_rows]
-        kept.resize((kept.shape[0], width))
-        lexicon._prepare(scipy.sparse.vstack([kept, added], format="csr"))
+        if texts:
+            lexicon._add(lexicon._count(texts).tocsc())
+        lexicon._prepare()
         return lexicon
 
+    def merged(self, first: int) -> Lexicon:
+        """The same rows, with segments ``first`` on made one."""
+        if len(self.segments) - first < 2:
+            return self
+        lexicon = self._copy()
+        width = len(self.vocabulary)
+        tail = [_widened(segment, width) for segment in self.segments[first:]]
+        lexicon.segments = self.segments[:first] + (scipy.sparse.vstack(tail, format="csc"),)
+        lexicon._offsets = self._offsets[: first + 1]
+        return lexicon
+
+    def compacted(self, rows: np.ndarray) -> Lexicon:
+        """Only ``rows`` (in that order, numbered from 0), as one segment, with the statistics of
+        those rows alone."""
+        width = len(self.vocabulary)
+        counts = scipy.sparse.vstack([_widened(s, width) for s in self.segments], format="csr")
+        return Lexicon.from_segments(self.terms(), [counts[rows].tocsc()])
+
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every text for the query, shape (size,)."""
+        """BM25 score of every row for the query, shape (size,)."""
         result = np.zeros(self.size, dtype=np.float32)
-        columns = self._columns
         for token in tokenize([query])[0]:
             term = self.vocabulary.get(token)
-            if term is None or term >= columns.shape[1]:
+            if term is None:
                 continue
-            start, end = columns.indptr[term], columns.indptr[term + 1]
-            rows, counts = columns.indices[start:end], columns.data[start:end]
-            result[rows] += self._idf[term] * counts / (self._length_norm[rows] + counts)
+            for first, segment in zip(self._offsets, self.segments, strict=True):
+                if term >= segment.shape[1]:
+                    continue
+                start, end = segment.indptr[term], segment.indptr[term + 1]
+                rows, counts = segment.indices[start:end] + first, segment.data[start:end]
+                result[rows] += self._idf[term] * counts / (self._length_norm[rows] + counts)
         return result
 
     def terms(self, first: int = 0) -> list[str]:
@@ -100,16 +125,14 @@ class Lexicon:
         next ones, so the vocabulary's order is id order)."""
         return list(self.vocabulary)[first:]
 
-    def rows_from(self, first: int) -> scipy.sparse.csr_matrix:
-        """Term counts of texts ``first`` on (rows) by term id (columns)."""
-        return self._columns[first:].tocsr()
-
     @classmethod
-    def from_counts(cls, terms: list[str], counts) -> Lexicon:
-        """A lexicon of a text-by-term count matrix whose columns are ``terms``."""
+    def from_segments(cls, terms: list[str], segments: list) -> Lexicon:
+        """A lexicon of count matrices by term (rows: texts, in order) over ``terms``."""
         lexicon = cls()
         lexicon.vocabulary = {term: i for i, term in enumerate(terms)}
-        lexicon._prepare(counts)
+        for segment in segments:
+            lexicon._add(scipy.sparse.csc_matrix(segment, dtype=np.float32))
+        lexicon._prepare()
         return lexicon
 
     @classmethod
@@ -119,7 +142,6 @@ class Lexicon:
         Raises:
             ValueError: the files are not a lexicon of ``size`` texts.
         """
-        lexicon = cls()
         try:
             counts = scipy.sparse.load_npz(folder / "counts.npz")
             terms = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
@@ -127,8 +149,15 @@ class Lexicon:
             raise ValueError(f"not a BM25 lexicon: {exc}") from exc
         if counts.shape != (size, len(terms)) or not all(isinstance(t, str) for t in terms):
             raise ValueError(f"a lexicon of {counts.shape[0]} texts, expected {size}")
-        lexicon.vocabulary = {term: i for i, term in enumerate(terms)}
-        lexicon._prepare(counts)
+        return cls.from_segments(terms, [counts])
+
+    def _copy(self) -> Lexicon:
+        lexicon = Lexicon()
+        lexicon.vocabulary = self.vocabulary
+        lexicon.segments = self.segments
+        lexicon._documents, lexicon._lengths = self._documents, self._lengths
+        lexicon._offsets = self._offsets
+        lexicon._idf, lexicon._length_norm = self._idf, self._length_norm
         return lexicon
 
     def _count(self, texts: list[str]) -> scipy.sparse.csr_matrix:
@@ -146,15 +175,41 @@ class Lexicon:
             shape=shape,
         )
 
-    def _prepare(self, counts) -> None:
-        """Keep the counts by term, with what scoring needs of the whole collection."""
-        self._columns = scipy.sparse.csc_matrix(counts, dtype=np.float32)
-        lengths = np.asarray(self._columns.sum(axis=1), dtype=np.float32).ravel()
+    def _add(self, segment: scipy.sparse.csc_matrix) -> None:
+        """Take ``segment`` (term ids within the vocabulary) as the next rows."""
+        documents = np.zeros(len(self.vocabulary), dtype=np.float32)
+        documents[: len(self._documents)] = self._documents
+        documents[: segment.shape[1]] += np.diff(segment.indptr)
+        lengths = np.bincount(segment.indices, weights=segment.data, minlength=segment.shape[0])
+        self._offsets = (*self._offsets, self.size)
+        self._lengths = np.concatenate([self._lengths, lengths.astype(np.float32)])
+        self._documents = documents
+        self.segments = (*self.segments, segment)
+
+    def _prepare(self) -> None:
+        """What scoring needs of the whole collection."""
+        lengths = self._lengths
         average = float(lengths.mean()) if len(lengths) else 1.0
         self._length_norm = self.K1 * (1 - self.B + self.B * lengths / max(average, 1e-9))
-        documents = np.diff(self._columns.indptr).astype(np.float32)
-        total = self._columns.shape[0]
+        documents = np.zeros(len(self.vocabulary), dtype=np.float32)
+        documents[: len(self._documents)] = self._documents
+        total = self.size
         self._idf = np.log(1 + (total - documents + 0.5) / (documents + 0.5)).astype(np.float32)
+
+
+def _widened(segment, width: int) -> scipy.sparse.csc_matrix:
+    """A segment with as many columns as the vocabulary has terms now."""
+    if segment.shape[1] == width:
+        return segment
+    indptr = np.concatenate(
+        [
+            segment.indptr,
+            np.full(width - segment.shape[1], segment.indptr[-1], dtype=segment.indptr.dtype),
+        ]
+    )
+    return scipy.sparse.csc_matrix(
+        (segment.data, segment.indices, indptr), shape=(segment.shape[0], width)
+    )
 
 
 METHODS = ("hybrid", "dense", "bm25")
@@ -178,16 +233,18 @@ def search(
         raise ValueError(f"unknown retrieval method {method!r}: use one of {', '.join(METHODS)}")
     snapshot = index._snapshot
     allowed = _allowed_rows(snapshot, sources)
-    if not snapshot.chunks or (allowed is not None and not len(allowed)):
+    if not snapshot.size or (allowed is not None and not len(allowed)):
         return []
-    depth = min(len(snapshot.chunks), max(50, 4 * k))
+    depth = min(snapshot.size, max(50, 4 * k))
     query_vector = index.embedder.embed([query])  # (1, dim)
     similarities = _dense_scores(snapshot, query_vector, allowed)
     lexical = snapshot.lexicon.scores(query)
     if allowed is not None:
         mask = np.zeros(len(lexical), dtype=bool)
         mask[allowed] = True
-        lexical = np.where(mask, lexical, 0.0)
+    else:
+        mask = snapshot.live  # dead rows (removed or replaced chunks) are never hits
+    lexical = np.where(mask, lexical, 0.0)
     dense_rank = sorted(similarities, key=similarities.get, reverse=True)[:depth]
     matching = np.flatnonzero(lexical > 0)  # rows sharing a term with the question
     lexical_rank = [int(i) for i in matching[_top(lexical[matching], depth)]]
@@ -195,7 +252,7 @@ def search(
     fused = _reciprocal_rank_fusion(rankings[method])
     hits = []
     for row, score in fused[:k]:
-        chunk = snapshot.chunks[row]
+        chunk = snapshot.chunk(row)
         document = snapshot.documents[chunk.source]
         hits.append(
             Hit(
@@ -234,21 +291,37 @@ def _indexed_source(snapshot, source: str) -> str:
 def _dense_scores(
     snapshot, query_vector: np.ndarray, allowed: np.ndarray | None
 ) -> dict[int, float]:
-    depth = min(len(snapshot.chunks), 200)
+    """Row -> cosine similarity of the ``depth`` best live rows (of ``allowed`` when given):
+    each segment is searched, and the best of all kept."""
+    depth = min(snapshot.size, 200)
     if allowed is not None and len(allowed) <= EXACT_FILTER_ROWS:
         # A filter to a few documents is searched exactly: a graph walk restricted to a small
         # part of the graph can miss some of its rows.
-        scores = snapshot.vectors[allowed] @ query_vector[0]
+        scores = snapshot.vectors_at(allowed) @ query_vector[0]
         best = _top(scores, depth)
         return {int(allowed[i]): float(scores[i]) for i in best}
-    selector = None if allowed is None else faiss.IDSelectorBatch(allowed)
-    if isinstance(snapshot.faiss_index, faiss.IndexHNSW):
-        ef = max(HNSW_EF_SEARCH, depth)
-        params = faiss.SearchParametersHNSW(efSearch=ef, sel=selector)
-    else:
-        params = None if selector is None else faiss.SearchParameters(sel=selector)
-    scores, rows = snapshot.faiss_index.search(query_vector, depth, params=params)
-    return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+    found: dict[int, float] = {}
+    for n, segment in enumerate(snapshot.segments):
+        if allowed is None:
+            selector = snapshot.live_selector(n)
+        else:
+            mine = allowed[(allowed >= segment.first) & (allowed < segment.first + segment.rows)]
+            if not len(mine):
+                continue
+            selector = faiss.IDSelectorBatch(mine - segment.first)
+        if isinstance(segment.index, faiss.IndexHNSW):
+            ef = max(HNSW_EF_SEARCH, depth)
+            params = faiss.SearchParametersHNSW(efSearch=ef, sel=selector)
+        else:
+            params = None if selector is None else faiss.SearchParameters(sel=selector)
+        scores, rows = segment.index.search(query_vector, min(depth, segment.rows), params=params)
+        found.update(
+            (int(r) + segment.first, float(s))
+            for r, s in zip(rows[0], scores[0], strict=True)
+            if r >= 0
+        )
+    best = sorted(found, key=lambda row: (-found[row], row))[:depth]
+    return {row: found[row] for row in best}
 
 
 def _top(scores: np.ndarray, depth: int) -> np.ndarray:
@@ -265,7 +338,7 @@ def _top(scores: np.ndarray, depth: int) -> np.ndarray:
 
 
 def _cosine(snapshot, row: int, query_vector: np.ndarray) -> float:
-    return float(snapshot.vectors[row] @ query_vector[0])
+    return float(snapshot.vectors_at(np.array([row]))[0] @ query_vector[0])
 
 
 def _reciprocal_rank_fusion(rankings: list[list[int]]) -> list[tuple[int, float]]:

@@ -198,7 +198,7 @@ def test_verify(index_dir, capsys):
     assert "is sound: every file matches its checksum; 2 documents, 2 chunks" in (
         capsys.readouterr().out
     )
-    vectors = next(index_dir.glob("vectors-*.npy"))
+    vectors = next(index_dir.glob("vectors-*.faiss"))
     vectors.write_bytes(vectors.read_bytes()[:-10] + b"0123456789")
     assert main(["verify", "--index", str(index_dir), "--json"]) == 1
     error = capsys.readouterr().err

@@ -57,6 +57,17 @@ def _results(index: rag.Index) -> list[list[tuple]]:
     ]
 
 
+def _chunks(index: rag.Index) -> list:
+    """The index's chunks (live rows), in row order."""
+    return index._snapshot.live_chunks()
+
+
+def _vectors(index: rag.Index) -> np.ndarray:
+    """Their vectors, in the same order."""
+    snapshot = index._snapshot
+    return snapshot.vectors_at(np.flatnonzero(snapshot.live))
+
+
 def _record_embedded_texts(embedder, monkeypatch) -> list[str]:
     """Every text the index hands to the embedder from now on."""
     texts: list[str] = []
@@ -167,8 +178,8 @@ def test_embedded_texts_fit_the_model(embedder, monkeypatch):
 def test_save_load_round_trip(saved, embedder, tmp_path):
     loaded = rag.Index.load(tmp_path / "index", model=embedder)
     assert loaded.documents == saved.documents
-    assert loaded._snapshot.chunks == saved._snapshot.chunks
-    np.testing.assert_array_equal(loaded._snapshot.vectors, saved._snapshot.vectors)
+    assert _chunks(loaded) == _chunks(saved)
+    np.testing.assert_array_equal(_vectors(loaded), _vectors(saved))
     assert loaded.settings == saved.settings
     assert _results(loaded) == _results(saved)
     assert loaded.info() == saved.info()
@@ -177,7 +188,10 @@ def test_save_load_round_trip(saved, embedder, tmp_path):
     assert int(meta["format_version"]) == _store.FORMAT_VERSION
     assert json.loads(meta["embedder"])["weights_sha256"] == embedder.identity.weights_sha256
     assert (meta["documents"], meta["chunks"]) == ("3", "3")
-    assert sorted(kind for _, kind in _segments(tmp_path / "index")) == ["bm25", "vectors"]
+    assert sorted(kind for _, kind in _segments(tmp_path / "index")) == KINDS
+
+
+KINDS = ["bm25", "chunks", "vectors"]  # the files of one segment
 
 
 def _meta(path: Path) -> dict:
@@ -254,7 +268,7 @@ def test_crash_mid_save_leaves_previous_index(saved, embedder, corpus, tmp_path,
     ]
     # Only what the store names is left: the first save's segments and the new ones.
     assert _data_files(path) == sorted(name for name, _ in _segments(path))
-    assert len(_data_files(path)) == 4
+    assert len(_data_files(path)) == 2 * len(KINDS)
     assert len(rag.Index.load(path, model=embedder).documents) == 4
 
 
@@ -272,7 +286,7 @@ def _flip_byte(file_path: Path, at: int | None = None) -> None:
     file_path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("pattern", ["vectors-*.npy", "bm25-*/counts.npz"])
+@pytest.mark.parametrize("pattern", ["vectors-*.faiss", "bm25-*/counts.npz"])
 def test_corrupted_segment_is_refused(saved, tmp_path, pattern):
     (file_path,) = (tmp_path / "index").glob(pattern)
     _flip_byte(file_path)
@@ -297,7 +311,7 @@ def test_damaged_store_is_refused(saved, tmp_path):
 def test_large_segments_are_checked_by_size_on_load_and_in_full_by_verify(
     saved, tmp_path, monkeypatch
 ):
-    (file_path,) = (tmp_path / "index").glob("vectors-*.npy")
+    (file_path,) = (tmp_path / "index").glob("vectors-*.faiss")
     _flip_byte(file_path, at=file_path.stat().st_size - 3)  # inside a vector: still a float
     monkeypatch.setattr(_store, "VERIFY_ON_LOAD_BYTES", 0)
     loaded = rag.Index.load(tmp_path / "index", model=saved.embedder)  # too big to read whole
@@ -308,7 +322,7 @@ def test_large_segments_are_checked_by_size_on_load_and_in_full_by_verify(
 
 
 def test_missing_data_file_is_refused(saved, tmp_path):
-    (file_path,) = (tmp_path / "index").glob("vectors-*.npy")
+    (file_path,) = (tmp_path / "index").glob("vectors-*.faiss")
     file_path.unlink()
     with pytest.raises(rag.IndexFormatError, match="missing"):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
@@ -354,17 +368,17 @@ def _as_format_1(index: rag.Index, bm25: bool = False) -> Path:
     ])  # fmt: skip
     db.executemany(
         "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-        [(i, c.source, c.start, c.end, c.page, c.text) for i, c in enumerate(snapshot.chunks)],
+        [(i, c.source, c.start, c.end, c.page, c.text) for i, c in enumerate(_chunks(index))],
     )
     db.commit()
     db.close()
-    faiss.write_index(_snapshot.dense_index(snapshot.vectors), str(path / "vectors-g1.faiss"))
+    faiss.write_index(_snapshot.dense_index(_vectors(index)), str(path / "vectors-g1.faiss"))
     files = {"store": "store-g1.sqlite", "vectors": "vectors-g1.faiss"}
     manifest = {
         "format_version": 1,
         "embedder": dataclasses.asdict(index.embedder.identity),
         "chunk_settings": dataclasses.asdict(index.settings),
-        "counts": {"documents": len(snapshot.documents), "chunks": len(snapshot.chunks)},
+        "counts": {"documents": len(snapshot.documents), "chunks": snapshot.size},
         "files": files,
         "sha256": {name: _store._sha256(path / file) for name, file in files.items()},
     }
@@ -407,9 +421,7 @@ def test_changed_file_alone_is_re_embedded(embedder, sample_copy, tmp_path, monk
     first = index.sync([sample_copy])
     assert len(first.added) == 5 and first.chunks_embedded == index.chunk_count()
     sources = sorted(first.added)
-    vectors_before = {
-        c: v for c, v in zip(index._snapshot.chunks, index._snapshot.vectors, strict=True)
-    }
+    vectors_before = dict(zip(_chunks(index), _vectors(index), strict=True))
 
     changed = sample_copy / "003_666da6229117efa7.txt"
     with changed.open("a") as handle:
@@ -424,7 +436,7 @@ def test_changed_file_alone_is_re_embedded(embedder, sample_copy, tmp_path, monk
     assert report.chunks_embedded == index.chunk_count(source) == len(texts)
     assert any("Kunming" in text for text in texts)
     assert "Kunming" in index.document(source).text
-    for chunk, vector in zip(index._snapshot.chunks, index._snapshot.vectors, strict=True):
+    for chunk, vector in zip(_chunks(index), _vectors(index), strict=True):
         if chunk.source != source:
             np.testing.assert_array_equal(vector, vectors_before[chunk])
 
@@ -448,7 +460,8 @@ def test_deleted_file_is_removed_with_its_vectors(embedder, sample_copy, tmp_pat
     assert report.chunks_embedded == 0 and len(report.unchanged) == 4
     assert index.document(source) is None
     assert index.chunk_count() == total - its_chunks
-    assert len(index._snapshot.vectors) == index._snapshot.faiss_index.ntotal == total - its_chunks
+    assert index._snapshot.size == total - its_chunks
+    assert len(index._snapshot.chunks) == total  # its rows stay, dead, until a compaction
     assert all(h.source != source for h in index.search("Ishita Rony Bangladesh", k=10))
 
     loaded = rag.Index.load(tmp_path / "index", model=embedder)
@@ -464,30 +477,40 @@ def test_a_sync_writes_what_changed_and_compacts_once_dead_rows_pile_up(
     (corpus / "pier.txt").write_text("The pier is long.\n")
     (corpus / "harbour.txt").write_text("Harbour Hours\nThe harbour opens at seven.\n")
     (corpus / "museum.html").unlink()
-    monkeypatch.setattr(_store, "COMPACT_DEAD_SHARE", 0.9)
+    monkeypatch.setattr(_snapshot, "COMPACT_DEAD_SHARE", 0.9)
     report = saved.sync([corpus])
     assert [len(report.added), len(report.updated), len(report.removed)] == [1, 1, 1]
 
-    # The first save's segments are untouched; the change added one segment of each kind, and
-    # the store was changed in place.
+    # The first save's segment is untouched; the change added one segment, and the store was
+    # changed in place.
     assert {name: (path / name).stat().st_mtime_ns for name in first} == first
-    assert len(_segments(path)) == 4 and (path / _store.STORE).stat().st_ino == store
-    assert (_meta(path)["next_id"], _meta(path)["chunks"]) == ("5", "3")  # 2 rows dead
+    assert len(_segments(path)) == 2 * len(KINDS)
+    assert (path / _store.STORE).stat().st_ino == store
+    assert (_meta(path)["rows"], _meta(path)["chunks"]) == ("5", "3")  # 2 rows dead
     loaded = rag.Index.load(path, model=embedder)
-    ids = saved._snapshot.ids.tolist()
-    assert loaded._snapshot.ids.tolist() == ids and ids[0] in (0, 1, 2) and ids[1:] == [3, 4]
+    assert loaded._snapshot.live.tolist() == saved._snapshot.live.tolist()
     assert _results(loaded) == _results(saved) and loaded.verify() == []
 
-    # Half the saved rows dead (over COMPACT_DEAD_SHARE): the next save writes one segment of
-    # each kind, with ids from 0, and removes the old ones.
-    monkeypatch.setattr(_store, "COMPACT_DEAD_SHARE", 0.25)
+    # Half the rows dead (over COMPACT_DEAD_SHARE): the next save renumbers the live rows into
+    # one segment, and removes the old ones.
+    monkeypatch.setattr(_snapshot, "COMPACT_DEAD_SHARE", 0.25)
     (corpus / "bakery.md").write_text("# Village Bakery\n\nThe bakery sells rye bread daily.\n")
     saved.sync([corpus])
-    assert sorted(kind for _, kind in _segments(path)) == ["bm25", "vectors"]
+    assert sorted(kind for _, kind in _segments(path)) == KINDS
     assert _data_files(path) == sorted(name for name, _ in _segments(path))
-    assert saved._snapshot.ids.tolist() == [0, 1, 2] and _meta(path)["next_id"] == "3"
+    assert saved._snapshot.next_row == 3 and _meta(path)["rows"] == "3"
     loaded = rag.Index.load(path, model=embedder)
     assert _results(loaded) == _results(saved) and loaded.verify() == []
+
+    # More small segments than MERGE_SEGMENTS: they are made one (rows keep their numbers).
+    monkeypatch.setattr(_snapshot, "MERGE_SEGMENTS", 1)
+    (corpus / "ferry.txt").write_text("The ferry leaves at noon.\n")
+    saved.sync([corpus])
+    assert len(saved._snapshot.segments) == 1 and saved._snapshot.next_row == 4
+    assert sorted(kind for _, kind in _segments(path)) == KINDS
+    loaded = rag.Index.load(path, model=embedder)
+    assert _results(loaded) == _results(saved) and loaded.verify() == []
+    assert loaded.search("When does the ferry leave?", k=1)[0].source.endswith("ferry.txt")
 
 
 def test_new_file_is_added(embedder, corpus, tmp_path):
@@ -731,11 +754,11 @@ def test_approximate_search_switches_on_by_size(embedder, tmp_path, monkeypatch)
     index = rag.Index(embedder, path=tmp_path / "index")
     index.sync([folder])
     assert index.chunk_count() >= 10
-    assert isinstance(index._snapshot.faiss_index, faiss.IndexHNSW)
+    assert _kinds(index) == [faiss.IndexHNSWFlat]
     exact = rag.Index(embedder)
     monkeypatch.setattr(_snapshot, "APPROXIMATE_FROM", 10**9)
     exact.sync([folder])
-    assert isinstance(exact._snapshot.faiss_index, faiss.IndexFlatIP)
+    assert _kinds(exact) == [faiss.IndexFlatIP]
 
     questions = ["Who heads the Counter-Trafficking Division?", "When does the ferry leave?"]
     for question in questions:  # on a small graph HNSW finds the same hits
@@ -744,17 +767,23 @@ def test_approximate_search_switches_on_by_size(embedder, tmp_path, monkeypatch)
     (hit,) = index.search("Who heads the Counter-Trafficking Division?", k=1, sources=only)
     assert hit.source == only[0]  # a filter to one document still finds its chunk
 
+    monkeypatch.setattr(_snapshot, "APPROXIMATE_FROM", 10)
     loaded = rag.Index.load(tmp_path / "index", model=embedder)
-    assert isinstance(loaded._snapshot.faiss_index, faiss.IndexHNSW)
+    assert _kinds(loaded) == [faiss.IndexHNSWFlat]  # the saved graph, not built again
     (folder / "more.txt").write_text("The bakery sells rye bread on Tuesdays.\n")
-    loaded.sync([folder])  # an added file joins the graph
-    assert isinstance(loaded._snapshot.faiss_index, faiss.IndexHNSW)
-    assert loaded._snapshot.faiss_index.ntotal == loaded.chunk_count()
+    loaded.sync([folder])  # an added file is a small segment beside the graph, searched exactly
+    assert _kinds(loaded) == [faiss.IndexHNSWFlat, faiss.IndexFlatIP]
     assert loaded.search("rye bread", k=1)[0].source.endswith("more.txt")
     extra.unlink()
-    loaded.sync([folder])  # a removed file rebuilds it
-    assert loaded._snapshot.faiss_index.ntotal == loaded.chunk_count()
+    loaded.sync([folder])  # a removed file leaves dead rows in the graph, searched past
+    assert _kinds(loaded) == [faiss.IndexHNSWFlat, faiss.IndexFlatIP]
     assert not any(h.source.endswith("extra.txt") for h in loaded.search("ferry pier", k=5))
+    reloaded = rag.Index.load(tmp_path / "index", model=embedder)
+    assert _results_for(reloaded, "ferry pier") == _results_for(loaded, "ferry pier")
+
+
+def _kinds(index: rag.Index) -> list[type]:
+    return [type(segment.index) for segment in index._snapshot.segments]
 
 
 def _results_for(index: rag.Index, question: str) -> list[tuple]:
@@ -838,9 +867,9 @@ def test_a_sync_killed_at_any_moment_leaves_a_loadable_index(tmp_path):
         child.stdout.close()
         loaded = rag.Index.load(path, model=HashEmbedder())
         for document in loaded.documents:
-            chunks = [c for c in loaded._snapshot.chunks if c.source == document.source]
+            chunks = [c for c in _chunks(loaded) if c.source == document.source]
             assert chunks and all(document.text[c.start : c.end] == c.text for c in chunks)
-        assert loaded._snapshot.lexicon.size == len(loaded._snapshot.chunks)
+        assert loaded._snapshot.lexicon.size == len(loaded._snapshot.chunks)  # every row
         generations.add(_store.generation(path))
     assert len(generations) >= 10  # the killed processes did save, between the kills
 
@@ -868,7 +897,7 @@ def test_boilerplate_is_kept_right_as_documents_come_and_go(embedder, tmp_path):
         }
 
     index.sync([folder])
-    assert not any("Home" in c.text for c in index._snapshot.chunks)  # the menu is boilerplate
+    assert not any("Home" in c.text for c in _chunks(index))  # the menu is boilerplate
     assert_marked_as_from_scratch()
     (folder / "c.txt").unlink()  # two pages left: the menu is their content now
     index.sync([folder])
@@ -879,21 +908,24 @@ def test_boilerplate_is_kept_right_as_documents_come_and_go(embedder, tmp_path):
     index = rag.Index.load(tmp_path / "index", model=embedder)  # line hashes saved and loaded
     index.sync([folder])
     assert_marked_as_from_scratch()
-    assert not any("Home" in c.text for c in index._snapshot.chunks)
+    assert not any("Home" in c.text for c in _chunks(index))
 
 
 def test_verify_finds_what_files_say_against_each_other(saved, embedder):
     loaded = rag.Index.load(saved.path, model=embedder)
     assert loaded.verify() == []
     snapshot = loaded._snapshot
-    chunk = snapshot.chunks[0]
-    wrong_text = dataclasses.replace(chunk, text=chunk.text.upper())
-    vectors = np.array(snapshot.vectors)
+    chunk = snapshot.chunk(0)
+    ends = snapshot.chunks.ends.copy()
+    ends[0] = 10**6
+    vectors = _vectors(loaded)
     vectors[1] *= 2
     loaded._snapshot = dataclasses.replace(
-        snapshot, chunks=[wrong_text, *snapshot.chunks[1:]], vectors=vectors
+        snapshot,
+        chunks=dataclasses.replace(snapshot.chunks, ends=ends),
+        segments=(_snapshot.Segment(0, _snapshot.dense_index(vectors)),),
     )
     assert loaded.verify() == [
-        f"chunk 0 is not the text of {chunk.source} at its offsets",
+        f"chunk 0 lies outside its document {chunk.source}",
         "vector 1 is not of unit length",
     ]

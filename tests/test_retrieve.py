@@ -138,7 +138,9 @@ def test_hybrid_beats_dense_only_on_an_exact_code(product_index, embedder, monke
     right = _source(product_index, "xk-4471-b.txt")
     snapshot = product_index._snapshot
     question = embedder.embed([PRODUCT_QUESTION])[0]
-    dense_only = [snapshot.chunks[i].source for i in np.argsort(-(snapshot.vectors @ question))]
+    rows = np.flatnonzero(snapshot.live)
+    ranked = rows[np.argsort(-(snapshot.vectors_at(rows) @ question))]
+    dense_only = [snapshot.chunk(row).source for row in ranked]
     assert dense_only[0] != right  # the look-alikes win on meaning alone
 
     hits = product_index.search(PRODUCT_QUESTION, k=4)
