@@ -155,11 +155,12 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
         latencies.append((time.perf_counter() - started) * 1000)
     serving_mb = serving_memory_mb(path, asked[:50])
     snapshot = index._snapshot
-    vectors_mb = snapshot.vectors.nbytes / 2**20
+    vectors_mb = sum(s.vectors.nbytes for s in snapshot.segments) / 2**20
     bm25_mb = _folder_mb(path, "bm25-")
 
     queries = np.concatenate([embedder.real.embed([q]) for q in asked[:100]])
-    recall, hnsw_s = hnsw_recall(snapshot.vectors, queries, snapshot.faiss_index)
+    largest = max(snapshot.segments, key=lambda s: s.rows)
+    recall, hnsw_s = hnsw_recall(largest.vectors, queries, largest.index)
     return {
         "chunks": index.chunk_count(),
         "files": len(index.documents),
@@ -175,7 +176,10 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
         "search_p95_ms": round(float(np.percentile(latencies, 95)), 1),
         "serving_mb": round(serving_mb),
         "vectors_bm25_mb": round(vectors_mb + bm25_mb),
-        "dense_index": "HNSW" if isinstance(snapshot.faiss_index, faiss.IndexHNSW) else "exact",
+        "dense_index": "+".join(
+            "HNSW" if isinstance(s.index, faiss.IndexHNSW) else "exact" for s in snapshot.segments
+        ),
+        "segments": len(snapshot.segments),
         "hnsw_recall_at_10": round(recall, 3),
         "hnsw_build_s": round(hnsw_s, 1),
     }
