@@ -26,8 +26,8 @@ from rag.errors import EmbedderMismatchError
 from rag.ingest import (
     Document,
     IngestLimits,
+    SharedLines,
     Skipped,
-    boilerplate_lines,
     discover_files,
     extract_files,
     file_sha256,
@@ -78,6 +78,7 @@ class Index:
         self._write_lock = threading.Lock()
         self._generation: str | None = None  # the generation saved at self.path now
         self._saved: Snapshot | None = None  # that generation's state, which saves build on
+        self._shared_lines: SharedLines | None = None  # of the snapshot's documents, once known
 
     @staticmethod
     def exists(path: str | Path) -> bool:
@@ -128,6 +129,7 @@ class Index:
             )
         self.settings = stored.settings
         self._snapshot = stored.snapshot
+        self._shared_lines = None
         self._generation, self._saved = stored.generation, self._snapshot
 
     # Reading ---------------------------------------------------------------------------------
@@ -222,14 +224,18 @@ class Index:
             old = self._snapshot
             report = SyncReport(skipped=skipped)
             documents, unreadable, stats = self._read_documents(files, roots, old, report, progress)
-            if _same_documents(old, documents):
+            same = _same_documents(old, documents)
+            if same:
                 # Nothing to mark, chunk or embed again: only what was seen of the files changes.
                 report.unchanged = [d.source for d in documents]
                 seen = replace(old.seen, skipped=unreadable, stats=stats)
                 snapshot = replace(old, seen=seen)
                 changed = seen != old.seen
             else:
-                documents, lines = _mark(old, documents)
+                # Taken while brought up to date: a failed sync leaves none, not a wrong one.
+                shared, self._shared_lines = self._shared_lines, None
+                shared = shared or SharedLines(old.seen.line_hashes.values())
+                documents, lines = _mark(old, documents, shared)
                 seen = FilesSeen(unreadable, stats, lines)
                 snapshot = self._rebuild(old, documents, seen, report, progress)
                 changed = True
@@ -237,6 +243,8 @@ class Index:
                 self._write(snapshot)
             else:
                 self._snapshot = snapshot
+            if not same:
+                self._shared_lines = shared
         report.seconds = time.perf_counter() - started
         return report
 
@@ -351,11 +359,12 @@ def _index_folder(path: str | Path | None) -> Path | None:
     return folder
 
 
-def _mark(old: Snapshot, documents: list[Document]) -> tuple[dict[str, Document], dict]:
-    """Mark content against the collection (documents by source, and their line hashes).
+def _mark(old: Snapshot, documents: list[Document], shared: SharedLines):
+    """Mark content against the collection: (documents by source, their line hashes).
 
-    A document unchanged since ``old`` keeps its marking unless one of its lines became, or
-    stopped being, boilerplate: only new and changed documents are read line by line.
+    ``shared`` holds the line counts of ``old``'s documents and is brought up to date. A document
+    unchanged since ``old`` keeps its marking unless one of its lines became, or stopped being,
+    boilerplate: only new and changed documents are read line by line.
     """
     hashes, reusable = {}, {}
     for document in documents:
@@ -366,14 +375,17 @@ def _mark(old: Snapshot, documents: list[Document]) -> tuple[dict[str, Document]
             reusable[document.source] = previous
         else:
             hashes[document.source] = line_hashes(document)
-    boilerplate = boilerplate_lines(list(hashes.values()))
-    flipped = boilerplate ^ boilerplate_lines(list(old.seen.line_hashes.values()))
+    before = old.seen.line_hashes
+    flipped = shared.update(
+        [h for source, h in before.items() if hashes.get(source) is not h],
+        [h for source, h in hashes.items() if before.get(source) is not h],
+    )
     marked = {}
     for source, previous in reusable.items():
         if not hashes[source] & flipped:
             marked[source] = previous
     fresh = [d for d in documents if d.source not in marked]
-    marked.update((d.source, d) for d in mark_content(fresh, boilerplate))
+    marked.update((d.source, d) for d in mark_content(fresh, shared.boilerplate))
     return {d.source: marked[d.source] for d in documents}, hashes
 
 

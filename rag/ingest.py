@@ -37,6 +37,7 @@ __all__ = [
     "discover_files",
     "extract_file",
     "extract_files",
+    "SharedLines",
     "boilerplate_lines",
     "file_sha256",
     "line_hashes",
@@ -372,6 +373,38 @@ def boilerplate_lines(collection: list[frozenset[int]]) -> set[int]:
     for hashes in collection:
         shared.update(hashes)
     return {key for key, n in shared.items() if n >= BOILERPLATE_MIN_DOCS}
+
+
+class SharedLines:
+    """How many documents of a collection hold each line hash, and which lines are boilerplate
+    (held by ``BOILERPLATE_MIN_DOCS`` or more), kept up to date as documents come and go: a
+    change costs the lines of the documents it touches, not a recount of the collection."""
+
+    def __init__(self, collection=()):
+        self.counts: Counter = Counter()
+        for hashes in collection:
+            self.counts.update(hashes)
+        self.boilerplate = {key for key, n in self.counts.items() if n >= BOILERPLATE_MIN_DOCS}
+
+    def update(self, removed, added) -> set[int]:
+        """Take out the documents' line hashes in ``removed``, put in those in ``added``;
+        returns the lines that became, or stopped being, boilerplate."""
+        touched = set()
+        for hashes in removed:
+            self.counts.subtract(hashes)
+            touched |= hashes
+        for hashes in added:
+            self.counts.update(hashes)
+            touched |= hashes
+        flipped = set()
+        for key in touched:
+            count = self.counts[key]
+            if count <= 0:
+                del self.counts[key]
+            if (count >= BOILERPLATE_MIN_DOCS) != (key in self.boilerplate):
+                flipped.add(key)
+        self.boilerplate ^= flipped
+        return flipped
 
 
 def _hash64(key: str) -> int:
