@@ -427,8 +427,15 @@ def _read_store(path: Path) -> StoredIndex:
                     f"index file {store} is corrupted (the text of {source} fails its "
                     "checksum): rebuild the index"
                 )
-    _check_segments(path, segments, generation)
-    chunks, dense, counts_by_term, terms = _read_segments(path, segments, identity.dim)
+    try:
+        _check_segments(path, segments)
+        chunks, dense, counts_by_term, terms = _read_segments(path, segments, identity.dim)
+    except (IndexFormatError, OSError) as exc:
+        if globals()["generation"](path) != generation:
+            raise _Replaced from None  # a writer removed files of the state read: read again
+        if isinstance(exc, OSError):
+            raise IndexFormatError(f"index at {path} is unreadable: {exc}") from exc
+        raise
     lexicon = Lexicon.from_segments(terms, counts_by_term)
     snapshot = Snapshot.create(documents, code_of, chunks, dense, lexicon, seen, next_code, epoch)
     _check_consistent(path, snapshot, counts, next_row)
@@ -536,14 +543,12 @@ def _read_seen(db) -> FilesSeen:
     return FilesSeen(skipped, stats, line_hashes)
 
 
-def _check_segments(path: Path, segments: list[tuple], generation: str) -> None:
+def _check_segments(path: Path, segments: list[tuple]) -> None:
     """Every segment is there and of its size; and matches its sha256 while they are small."""
     full = sum(s[4] for s in segments) <= VERIFY_ON_LOAD_BYTES
     for name, _, _, _, size, sha in segments:
         file_path = path / Path(name).name  # names only: nothing outside the folder
         if not file_path.exists():
-            if globals()["generation"](path) != generation:
-                raise _Replaced
             raise IndexFormatError(f"index file {file_path} is missing: rebuild the index")
         actual_size, actual_sha = _size_and_sha256(file_path) if full else (_size(file_path), sha)
         if (actual_size, actual_sha) != (size, sha):

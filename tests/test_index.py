@@ -836,9 +836,9 @@ while True:
 """
 
 
-def test_a_sync_killed_at_any_moment_leaves_a_loadable_index(tmp_path):
-    """20 times: a process syncing in a loop is killed at a random moment; the index loads, and
-    holds a consistent state (old or new, never a mix)."""
+def _syncing_forever(tmp_path: Path):
+    """(the hash embedder, the index path, a function starting a process that syncs the index
+    in a loop, changing and removing documents, once it has printed "ready")."""
     (tmp_path / "hash_embedder.py").write_text(_HASH_EMBEDDER)
     (tmp_path / "sync_forever.py").write_text(_SYNC_FOREVER)
     sys.path.insert(0, str(tmp_path))
@@ -851,9 +851,8 @@ def test_a_sync_killed_at_any_moment_leaves_a_loadable_index(tmp_path):
     (corpus / "doc0.txt").write_text("The first version. It has words.")
     rag.Index(HashEmbedder(), path=path).sync([corpus])
     package = str(Path(rag.__file__).parent)
-    rng = random.Random(7)
-    generations = set()
-    for _ in range(20):
+
+    def start() -> subprocess.Popen:
         child = subprocess.Popen(
             [sys.executable, str(tmp_path / "sync_forever.py"), package, str(path), str(corpus),
              str(tmp_path)],
@@ -861,17 +860,56 @@ def test_a_sync_killed_at_any_moment_leaves_a_loadable_index(tmp_path):
             text=True,
         )  # fmt: skip
         assert child.stdout.readline() == "ready\n"
+        return child
+
+    return HashEmbedder, path, start
+
+
+def _assert_consistent(loaded: rag.Index) -> None:
+    for document in loaded.documents:
+        chunks = [c for c in _chunks(loaded) if c.source == document.source]
+        assert chunks and all(document.text[c.start : c.end] == c.text for c in chunks)
+    snapshot = loaded._snapshot
+    assert snapshot.lexicon.size == len(snapshot.chunks) == sum(s.rows for s in snapshot.segments)
+
+
+def _stop(child: subprocess.Popen) -> None:
+    child.kill()
+    child.wait()
+    child.stdout.close()
+
+
+def test_a_sync_killed_at_any_moment_leaves_a_loadable_index(tmp_path):
+    """20 times: a process syncing in a loop is killed at a random moment; the index loads, and
+    holds a consistent state (old or new, never a mix)."""
+    HashEmbedder, path, start = _syncing_forever(tmp_path)
+    rng = random.Random(7)
+    generations = set()
+    for _ in range(20):
+        child = start()
         time.sleep(rng.uniform(0.02, 0.5))
-        child.kill()
-        child.wait()
-        child.stdout.close()
-        loaded = rag.Index.load(path, model=HashEmbedder())
-        for document in loaded.documents:
-            chunks = [c for c in _chunks(loaded) if c.source == document.source]
-            assert chunks and all(document.text[c.start : c.end] == c.text for c in chunks)
-        assert loaded._snapshot.lexicon.size == len(loaded._snapshot.chunks)  # every row
+        _stop(child)
+        _assert_consistent(rag.Index.load(path, model=HashEmbedder()))
         generations.add(_store.generation(path))
     assert len(generations) >= 10  # the killed processes did save, between the kills
+
+
+def test_readers_see_one_state_while_a_writer_syncs(tmp_path):
+    """Loads while another process syncs in a loop (compacting often, so segment files come and
+    go) never fail, never wait for it, and always hold one consistent state."""
+    HashEmbedder, path, start = _syncing_forever(tmp_path)
+    child = start()
+    try:
+        generations, compactions = set(), set()
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            loaded = rag.Index.load(path, model=HashEmbedder())
+            _assert_consistent(loaded)
+            generations.add(loaded._generation)
+            compactions.add(loaded._snapshot.epoch)
+    finally:
+        _stop(child)
+    assert len(generations) >= 5 and len(compactions) >= 2
 
 
 def test_boilerplate_is_kept_right_as_documents_come_and_go(embedder, tmp_path):
