@@ -28,7 +28,7 @@ from rag.ingest import (
     IngestLimits,
     SharedLines,
     Skipped,
-    discover_files,
+    discover_sources,
     extract_files,
     file_sha256,
     line_hashes,
@@ -218,7 +218,7 @@ class Index:
         """
         started = time.perf_counter()
         roots = [Path(p).expanduser().resolve() for p in paths]
-        files, skipped = discover_files(roots)
+        files, skipped = discover_sources(roots)
         with self._write_lock, self._folder_lock(progress):
             self._catch_up()
             old = self._snapshot
@@ -279,9 +279,9 @@ class Index:
         elif saved != self._generation:
             self._adopt(_store.read(self.path))
 
-    def _read_documents(self, files, roots, old: Snapshot, report: SyncReport, progress):
+    def _read_documents(self, files: list[str], roots, old: Snapshot, report, progress):
         """(documents as extracted, the unreadable files' fingerprints and reasons)."""
-        found = {str(f) for f in files}
+        found = set(files)
         keep = [
             s
             for s in old.documents
@@ -290,7 +290,7 @@ class Index:
         documents: list[Document] = []
         unreadable: dict[str, tuple[str, str]] = {}
         stats: dict[str, tuple[int, int, str]] = {}
-        sources = [*map(str, files), *keep]
+        sources = [*files, *keep]
         for source in sources:
             fingerprint = _fingerprint(source, old.seen.stats, stats)
             previous = old.documents.get(source)
