@@ -296,12 +296,12 @@ class Index:
             previous = old.documents.get(source)
             known = old.seen.skipped.get(source)
             if previous and fingerprint == previous.file_sha256:
-                documents.append(_as_extracted(previous))  # no need to parse the file again
+                documents.append(previous)  # no need to parse the file again
             elif known and fingerprint == known[0]:
                 unreadable[source] = known
                 report.skipped.append(Skipped(source, known[1]))
                 if previous:
-                    documents.append(_as_extracted(previous))
+                    documents.append(previous)
         done = {d.source for d in documents} | set(unreadable)
         to_read = [s for s in sources if s not in done]
         for result in extract_files(to_read, self.limits, progress):
@@ -311,7 +311,7 @@ class Index:
                 if result.source in stats:  # it could be hashed: remember it until it changes
                     unreadable[result.source] = (stats[result.source][2], result.note)
                 if previous:  # a file that turned unreadable keeps its indexed version
-                    documents.append(_as_extracted(previous))
+                    documents.append(previous)
                 continue
             if result.note:
                 report.truncated.append(Skipped(result.source, result.note))
@@ -384,7 +384,13 @@ def _mark(old: Snapshot, documents: list[Document], shared: SharedLines):
     for source, previous in reusable.items():
         if not hashes[source] & flipped:
             marked[source] = previous
-    fresh = [d for d in documents if d.source not in marked]
+    # Marked anew from the text as extracted (an indexed document's marking and derived title
+    # are set aside first).
+    fresh = [
+        _as_extracted(d) if d is old.documents.get(d.source) else d
+        for d in documents
+        if d.source not in marked
+    ]
     marked.update((d.source, d) for d in mark_content(fresh, shared.boilerplate))
     return {d.source: marked[d.source] for d in documents}, hashes
 
