@@ -10,6 +10,7 @@ them once they pile up, and ``merged`` makes the small segments one when there a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -104,7 +105,7 @@ class Segment:
 class Snapshot:
     """One consistent state; searches read a snapshot, syncs replace it whole."""
 
-    documents: dict[str, Document]
+    documents: Mapping[str, Document]  # a loaded index's are made when first read
     code_of: dict[str, int]  # source -> the code of its indexed version
     chunks: Chunks
     segments: tuple[Segment, ...]  # in row order, covering every row
@@ -117,7 +118,7 @@ class Snapshot:
     @classmethod
     def create(
         cls,
-        documents: dict[str, Document],
+        documents: Mapping[str, Document],
         code_of: dict[str, int],
         chunks: Chunks,
         segments: tuple[Segment, ...],

@@ -26,6 +26,7 @@ import time
 import uuid
 import zlib
 from array import array
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -401,12 +402,7 @@ def _read_store(path: Path) -> StoredIndex:
                 _refuse_version(path, version)
             identity = EmbedderIdentity(**json.loads(meta["embedder"]))
             settings = ChunkSettings(**json.loads(meta["chunk_settings"]))
-            documents, code_of, crcs, text_bytes = {}, {}, {}, 0
-            for row in db.execute("SELECT * FROM documents"):
-                source, code, text, crc = row[0], row[1], row[3], row[4]
-                documents[source] = _document((source, row[2], *row[5:]), text)
-                code_of[source], crcs[source] = code, crc
-                text_bytes += len(text)
+            rows = {row[0]: row for row in db.execute("SELECT * FROM documents")}
             seen = _read_seen(db)
             segments = list(db.execute("SELECT * FROM segments ORDER BY first_id, kind"))
         finally:
@@ -420,13 +416,16 @@ def _read_store(path: Path) -> StoredIndex:
         raise IndexFormatError(
             f"index file {store} is corrupted or unreadable ({exc}): rebuild the index"
         ) from exc
-    if text_bytes <= VERIFY_ON_LOAD_BYTES:
-        for source, document in documents.items():
-            if zlib.crc32(document.text.encode("utf-8", "surrogatepass")) != crcs[source]:
+    code_of = {source: row[1] for source, row in rows.items()}
+    lengths = {source: len(row[3]) for source, row in rows.items()}
+    if sum(lengths.values()) <= VERIFY_ON_LOAD_BYTES:
+        for source, row in rows.items():
+            if zlib.crc32(row[3].encode("utf-8", "surrogatepass")) != row[4]:
                 raise IndexFormatError(
                     f"index file {store} is corrupted (the text of {source} fails its "
                     "checksum): rebuild the index"
                 )
+    documents = _StoredDocuments(store, rows)
     try:
         _check_segments(path, segments)
         chunks, dense, counts_by_term, terms = _read_segments(path, segments, identity.dim)
@@ -438,7 +437,7 @@ def _read_store(path: Path) -> StoredIndex:
         raise
     lexicon = Lexicon.from_segments(terms, counts_by_term)
     snapshot = Snapshot.create(documents, code_of, chunks, dense, lexicon, seen, next_code, epoch)
-    _check_consistent(path, snapshot, counts, next_row)
+    _check_consistent(path, snapshot, counts, next_row, lengths)
     return StoredIndex(identity, settings, snapshot, generation)
 
 
@@ -490,12 +489,12 @@ def _read_array(file_path: Path, shape: tuple[int, int], dtype) -> np.ndarray:
     return values
 
 
-def _check_consistent(path: Path, snapshot: Snapshot, counts: tuple[int, int], rows: int):
+def _check_consistent(path: Path, snapshot: Snapshot, counts, rows: int, text_lengths: dict):
     """Counts as saved; every live chunk inside its document; BM25 and vectors row for row."""
     chunks = snapshot.chunks
     lengths = np.zeros(snapshot.next_code, dtype=np.int64)
     for code, source in snapshot.source_of.items():
-        lengths[code] = len(snapshot.documents[source].text)
+        lengths[code] = text_lengths[source]
     live = snapshot.live
     ends = chunks.ends[live]
     limits = lengths[chunks.codes[live]]
@@ -516,6 +515,38 @@ def _refuse_version(path: Path, version) -> None:
         f"index at {path} has format version {version!r}, this rag reads {readable}: "
         "rebuild it with 'rag index'"
     )
+
+
+class _StoredDocuments(Mapping):
+    """The documents of a loaded index by source, each made into a ``Document`` when first
+    asked for: a search reads a few, and a million chunks' load need not make them all."""
+
+    def __init__(self, store: Path, rows: dict[str, tuple]):
+        self._store = store
+        self._rows = rows  # source -> its row of the documents table
+        self._made: dict[str, Document] = {}
+
+    def __getitem__(self, source: str) -> Document:
+        document = self._made.get(source)
+        if document is None:
+            row = self._rows[source]
+            try:
+                document = _document((source, row[2], *row[5:]), row[3])
+            except (ValueError, TypeError) as exc:
+                raise IndexFormatError(
+                    f"index file {self._store} is corrupted ({source}: {exc}): rebuild the index"
+                ) from exc
+            document = self._made.setdefault(source, document)  # one object per source
+        return document
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, source) -> bool:
+        return source in self._rows
 
 
 def _document(row: tuple, text: str) -> Document:
