@@ -3,8 +3,8 @@ over them. Searches read a snapshot; a sync builds the next one and swaps it in 
 
 A chunk's row is its id, for good: a sync appends the rows of new chunks as one more segment
 (their vectors in a FAISS index of their own, their BM25 counts in a lexicon segment) and marks
-the rows of removed chunks dead, so it costs what changed, not what the index holds, and shares
-everything else with the snapshot before it. Dead rows are searched past; ``compacted`` drops
+the rows of removed chunks dead: it shares the vectors and BM25 counts with the snapshot before
+it, and copies only a few numbers per row (offsets, lengths, liveness). Dead rows are searched past; ``compacted`` drops
 them once they pile up, and ``merged`` makes the small segments one when there are many.
 """
 
@@ -134,7 +134,7 @@ class Snapshot:
                    next_code, epoch, source_of)  # fmt: skip
 
     @classmethod
-    def empty(cls, dim: int) -> Snapshot:
+    def empty(cls) -> Snapshot:
         return cls.create({}, {}, Chunks.empty(), (), Lexicon())
 
     @property

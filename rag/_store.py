@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse
 
 from embeddings import EmbedderIdentity
-from rag._snapshot import Chunks, FilesSeen, Segment, Snapshot, embedding_text
+from rag._snapshot import Chunks, FilesSeen, Segment, Snapshot, embedding_text, is_approximate
 from rag.chunk import Chunk, ChunkSettings
 from rag.errors import IndexFormatError, IndexLockedError
 from rag.ingest import Document, file_sha256
@@ -269,7 +269,7 @@ def _write_segments(path: Path, snapshot: Snapshot, keys: list[tuple[int, int]])
         rows = slice(segment.first, segment.first + segment.rows)
         files = [(f"chunks-{tag}.npy", "chunks")]
         _write_array(path / files[0][0], snapshot.chunks.columns(rows))
-        kind = "hnsw" if _is_approximate(segment.index) else "vectors"
+        kind = "hnsw" if is_approximate(segment.index) else "vectors"
         files.append((f"{kind}-{tag}.faiss", kind))
         _write_index(path / files[-1][0], segment.index)
         files.append((f"bm25-{tag}", "bm25"))
@@ -297,10 +297,6 @@ def _write_array(file_path: Path, array_: np.ndarray) -> None:
         np.save(handle, np.ascontiguousarray(array_))
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _is_approximate(index) -> bool:
-    return isinstance(index, faiss.IndexHNSW)
 
 
 def _document_rows(code_of: dict[str, int]):
@@ -760,13 +756,6 @@ def _read_sqlite(file_path: Path) -> tuple[dict[str, Document], list[Chunk], Fil
     except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
         raise IndexFormatError(f"index file {file_path} is unreadable: {exc!r}") from exc
     return documents, chunks, FilesSeen(skipped, stats, line_hashes)
-
-
-def _write_bytes(file_path: Path, data: bytes) -> None:
-    with file_path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _fsync_dir(path: Path) -> None:

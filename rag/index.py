@@ -74,7 +74,7 @@ class Index:
                 f"{self.embedder.identity.name} (limit {self.embedder.max_tokens})"
             )
         self.limits = limits or IngestLimits()
-        self._snapshot = Snapshot.empty(self.embedder.dim)
+        self._snapshot = Snapshot.empty()
         self._write_lock = threading.Lock()
         self._generation: str | None = None  # the generation saved at self.path now
         self._saved: Snapshot | None = None  # that generation's state, which saves build on
