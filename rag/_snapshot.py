@@ -4,8 +4,9 @@ over them. Searches read a snapshot; a sync builds the next one and swaps it in 
 A chunk's row is its id, for good: a sync appends the rows of new chunks as one more segment
 (their vectors in a FAISS index of their own, their BM25 counts in a lexicon segment) and marks
 the rows of removed chunks dead: it shares the vectors and BM25 counts with the snapshot before
-it, and copies only a few numbers per row (offsets, lengths, liveness). Dead rows are searched past; ``compacted`` drops
-them once they pile up, and ``merged`` makes the small segments one when there are many.
+it, and copies only a few numbers per row (offsets, lengths, liveness). Dead rows are searched
+past; ``compacted`` drops them once they pile up, and ``merged`` makes the small segments one
+when there are many.
 """
 
 from __future__ import annotations
