@@ -254,8 +254,9 @@ def _write_segments(path: Path, snapshot: Snapshot, keys: list[tuple[int, int]])
 
     Each is three files: the chunks' columns (``chunks-*.npy``), their vectors in FAISS's own
     format (``vectors-*.faiss``, exact, or ``hnsw-*.faiss``, a graph), which loading maps into
-    memory instead of copying, and their BM25 counts with the terms they brought (``bm25-*/``);
-    all fsynced before the commit that names them.
+    memory instead of copying, and their BM25 counts with the terms they brought (``bm25-*/``:
+    the sparse matrix's arrays and each row's length as ``.npy`` files, which loading maps too,
+    and ``terms.json``); all fsynced before the commit that names them.
     """
     rows_written = []
     lexicon = snapshot.lexicon
@@ -275,7 +276,14 @@ def _write_segments(path: Path, snapshot: Snapshot, keys: list[tuple[int, int]])
         files.append((f"bm25-{tag}", "bm25"))
         folder = path / files[-1][0]
         folder.mkdir()
-        scipy.sparse.save_npz(folder / "counts.npz", lexicon.segments[n], compressed=False)
+        counts = lexicon.segments[n]
+        for name, values in (
+            ("data", counts.data),
+            ("indices", counts.indices),
+            ("indptr", counts.indptr),
+            ("lengths", lexicon.lengths(segment.first, segment.rows)),
+        ):
+            _write_array(folder / f"{name}.npy", values)
         segment_terms = terms[widths[n] : widths[n + 1]]
         (folder / "terms.json").write_text(json.dumps(segment_terms), encoding="utf-8")
         for written in folder.iterdir():
@@ -413,8 +421,8 @@ def _read_store(path: Path) -> StoredIndex:
             f"index file {store} is corrupted or unreadable ({exc}): rebuild the index"
         ) from exc
     code_of = {source: row[1] for source, row in rows.items()}
-    lengths = {source: len(row[3]) for source, row in rows.items()}
-    if sum(lengths.values()) <= VERIFY_ON_LOAD_BYTES:
+    text_lengths = {source: len(row[3]) for source, row in rows.items()}
+    if sum(text_lengths.values()) <= VERIFY_ON_LOAD_BYTES:
         for source, row in rows.items():
             if zlib.crc32(row[3].encode("utf-8", "surrogatepass")) != row[4]:
                 raise IndexFormatError(
@@ -424,16 +432,16 @@ def _read_store(path: Path) -> StoredIndex:
     documents = _StoredDocuments(store, rows)
     try:
         _check_segments(path, segments)
-        chunks, dense, counts_by_term, terms = _read_segments(path, segments, identity.dim)
+        chunks, dense, counts_by_term, lengths, terms = _read_segments(path, segments, identity.dim)
     except (IndexFormatError, OSError) as exc:
         if globals()["generation"](path) != generation:
             raise _Replaced from None  # a writer removed files of the state read: read again
         if isinstance(exc, OSError):
             raise IndexFormatError(f"index at {path} is unreadable: {exc}") from exc
         raise
-    lexicon = Lexicon.from_segments(terms, counts_by_term)
+    lexicon = Lexicon.from_segments(terms, counts_by_term, lengths)
     snapshot = Snapshot.create(documents, code_of, chunks, dense, lexicon, seen, next_code, epoch)
-    _check_consistent(path, snapshot, counts, next_row, lengths)
+    _check_consistent(path, snapshot, counts, next_row, text_lengths)
     return StoredIndex(identity, settings, snapshot, generation)
 
 
@@ -443,7 +451,7 @@ def _read_segments(path: Path, segments: list[tuple], dim: int):
     by_key: dict[tuple[int, int], dict[str, str]] = {}
     for name, kind, first, rows, _, _ in segments:
         by_key.setdefault((first, rows), {})[kind] = name
-    columns, dense, counts, terms = [], [], [], []
+    columns, dense, counts, lengths, terms = [], [], [], [], []
     expected_first = 0
     for (first, rows), files in sorted(by_key.items()):
         if first != expected_first or "chunks" not in files or "bm25" not in files:
@@ -460,27 +468,40 @@ def _read_segments(path: Path, segments: list[tuple], dim: int):
         dense.append(Segment(first, index))
         folder = path / files["bm25"]
         try:
-            part = scipy.sparse.load_npz(folder / "counts.npz")
             new_terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
-        except (OSError, KeyError, TypeError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise IndexFormatError(f"index file {folder} is unreadable: {exc}") from exc
+        if not isinstance(new_terms, list) or not all(isinstance(t, str) for t in new_terms):
+            raise IndexFormatError(f"index file {folder} is not the BM25 terms it should be")
         terms.extend(new_terms)
-        if part.shape != (rows, len(terms)) or not all(isinstance(t, str) for t in new_terms):
-            raise IndexFormatError(f"index file {folder} is not the BM25 counts it should be")
-        counts.append(part)
+        counts.append(_read_counts(folder, rows, len(terms)))
+        lengths.append(_read_array(folder / "lengths.npy", (rows,), np.float32))
     chunks = Chunks.of(np.concatenate(columns)) if columns else Chunks.empty()
-    return chunks, tuple(dense), counts, terms
+    return chunks, tuple(dense), counts, lengths, terms
 
 
-def _read_array(file_path: Path, shape: tuple[int, int], dtype) -> np.ndarray:
+def _read_counts(folder: Path, rows: int, width: int) -> scipy.sparse.csc_matrix:
+    """A BM25 segment's term counts, its arrays mapped from their files, not copied."""
+    integers = (np.int32, np.int64)  # SciPy's index type, by the matrix's size
+    indptr = _read_array(folder / "indptr.npy", (width + 1,), integers)
+    entries = int(indptr[-1])
+    data = _read_array(folder / "data.npy", (entries,), np.float32)
+    indices = _read_array(folder / "indices.npy", (entries,), integers)
+    return scipy.sparse.csc_matrix((data, indices, indptr), shape=(rows, width), copy=False)
+
+
+def _read_array(file_path: Path, shape: tuple[int, ...], dtypes) -> np.ndarray:
+    """A ``.npy`` file mapped into memory (never unpickled), of this shape and a dtype of
+    ``dtypes`` (one, or a tuple)."""
     try:
         values = np.load(file_path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise IndexFormatError(f"index file {file_path} is unreadable: {exc}") from exc
-    if values.shape != shape or values.dtype != dtype:
+    allowed = [np.dtype(d) for d in (dtypes if isinstance(dtypes, tuple) else (dtypes,))]
+    if values.shape != shape or values.dtype not in allowed:
         raise IndexFormatError(
             f"index file {file_path} holds {values.shape} {values.dtype}, expected {shape} "
-            f"{np.dtype(dtype)}: rebuild the index"
+            f"{allowed[0]}: rebuild the index"
         )
     return values
 

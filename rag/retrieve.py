@@ -22,7 +22,7 @@ __all__ = ["Hit", "Lexicon", "search"]
 # Reciprocal rank fusion constant (Cormack et al. 2009); each ranking list contributes 1/(K + rank).
 RRF_K = 60
 # Candidates an HNSW search keeps while walking the graph: more is slower and closer to exact.
-HNSW_EF_SEARCH = 256
+HNSW_EF_SEARCH = 2048
 # Up to this many rows a filtered search scores them all (a few ms); above, the index's own.
 EXACT_FILTER_ROWS = 50_000
 _STEMMER = Stemmer.Stemmer("english")
@@ -126,14 +126,21 @@ class Lexicon:
         return list(self.vocabulary)[first:]
 
     @classmethod
-    def from_segments(cls, terms: list[str], segments: list) -> Lexicon:
-        """A lexicon of count matrices by term (rows: texts, in order) over ``terms``."""
+    def from_segments(cls, terms: list[str], segments: list, lengths: list | None = None):
+        """A lexicon of count matrices by term (rows: texts, in order) over ``terms``; each
+        segment's row lengths (tokens per text) are counted unless given."""
         lexicon = cls()
         lexicon.vocabulary = {term: i for i, term in enumerate(terms)}
-        for segment in segments:
-            lexicon._add(scipy.sparse.csc_matrix(segment, dtype=np.float32))
+        for n, segment in enumerate(segments):
+            if not isinstance(segment, scipy.sparse.csc_matrix) or segment.dtype != np.float32:
+                segment = scipy.sparse.csc_matrix(segment, dtype=np.float32)
+            lexicon._add(segment, None if lengths is None else lengths[n])
         lexicon._prepare()
         return lexicon
+
+    def lengths(self, first: int, rows: int) -> np.ndarray:
+        """Tokens in each of rows ``first`` to ``first + rows - 1``."""
+        return self._lengths[first : first + rows]
 
     @classmethod
     def load(cls, folder: Path, size: int) -> Lexicon:
@@ -175,12 +182,13 @@ class Lexicon:
             shape=shape,
         )
 
-    def _add(self, segment: scipy.sparse.csc_matrix) -> None:
+    def _add(self, segment: scipy.sparse.csc_matrix, lengths=None) -> None:
         """Take ``segment`` (term ids within the vocabulary) as the next rows."""
         documents = np.zeros(len(self.vocabulary), dtype=np.float32)
         documents[: len(self._documents)] = self._documents
         documents[: segment.shape[1]] += np.diff(segment.indptr)
-        lengths = np.bincount(segment.indices, weights=segment.data, minlength=segment.shape[0])
+        if lengths is None:
+            lengths = np.bincount(segment.indices, weights=segment.data, minlength=segment.shape[0])
         self._offsets = (*self._offsets, self.size)
         self._lengths = np.concatenate([self._lengths, lengths.astype(np.float32)])
         self._documents = documents

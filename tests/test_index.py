@@ -233,13 +233,16 @@ def _crash_before_commit(monkeypatch):
 
 
 def _crash_writing_segments(monkeypatch):
-    """Half-way through writing the new BM25 segment."""
+    """Half-way through writing the new segment's BM25 counts."""
+    write_array = _store._write_array
 
-    def crash(file_path, *args, **kwargs):
-        Path(file_path).write_bytes(b"half")
-        raise OSError("simulated crash")
+    def crash(file_path, values):
+        if file_path.name == "indices.npy":
+            file_path.write_bytes(b"half")
+            raise OSError("simulated crash")
+        write_array(file_path, values)
 
-    monkeypatch.setattr(_store.scipy.sparse, "save_npz", crash)
+    monkeypatch.setattr(_store, "_write_array", crash)
 
 
 @pytest.mark.parametrize("crash", [_crash_before_commit, _crash_writing_segments])
@@ -286,7 +289,7 @@ def _flip_byte(file_path: Path, at: int | None = None) -> None:
     file_path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("pattern", ["vectors-*.faiss", "bm25-*/counts.npz"])
+@pytest.mark.parametrize("pattern", ["vectors-*.faiss", "bm25-*/data.npy"])
 def test_corrupted_segment_is_refused(saved, tmp_path, pattern):
     (file_path,) = (tmp_path / "index").glob(pattern)
     _flip_byte(file_path)
