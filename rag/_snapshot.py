@@ -114,7 +114,6 @@ class Snapshot:
     seen: FilesSeen
     next_code: int
     epoch: int = 0  # counts compactions: rows were renumbered
-    source_of: dict[int, str] = field(default_factory=dict)  # code -> source, live codes only
 
     @classmethod
     def create(
@@ -130,9 +129,14 @@ class Snapshot:
     ) -> Snapshot:
         if next_code is None:
             next_code = max(code_of.values(), default=-1) + 1
-        source_of = {code: source for source, code in code_of.items()}
-        return cls(documents, code_of, chunks, segments, lexicon, seen or FilesSeen(),
-                   next_code, epoch, source_of)  # fmt: skip
+        return cls(
+            documents, code_of, chunks, segments, lexicon, seen or FilesSeen(), next_code, epoch
+        )
+
+    @cached_property
+    def source_of(self) -> dict[int, str]:
+        """Code -> source, of the indexed (live) versions only."""
+        return {code: source for source, code in self.code_of.items()}
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -211,14 +215,16 @@ class Snapshot:
             out[mine] = segment.vectors[rows[mine] - segment.first]
         return out
 
-    def appended(self, documents, code_of, new_chunks: list[Chunk], vectors, texts, seen):
+    def appended(
+        self, documents, code_of, next_code, new_chunks: list[Chunk], vectors, texts, seen
+    ):
         """The next state: ``new_chunks`` (with their vectors and embedded texts) as one more
-        segment; documents not in ``code_of`` any more, or under a new code, leave dead rows."""
+        segment; documents not in ``code_of`` any more, or under a new code (below
+        ``next_code``), leave dead rows."""
         lexicon = self.lexicon.appended(texts)
         segments = self.segments
         if len(new_chunks):
             segments = (*segments, Segment(self.next_row, dense_index(vectors)))
-        next_code = max([self.next_code - 1, *code_of.values()]) + 1
         chunks = self.chunks.appended(code_of, new_chunks)
         return Snapshot.create(
             documents, code_of, chunks, segments, lexicon, seen, next_code, self.epoch

@@ -54,10 +54,6 @@ PACKAGE_VERSION = "0.1.0"
 # Segments are checked against their sha256 on every load while they hold at most this many
 # bytes in all; above, by size (reading gigabytes costs seconds per load); `rag verify` reads all.
 VERIFY_ON_LOAD_BYTES = 256 * 2**20
-# A save rewrites everything as one segment of each kind once this share of the saved rows is
-# dead, or there are this many vector segments.
-COMPACT_DEAD_SHARE = 0.25
-COMPACT_SEGMENTS = 32
 _SEGMENT_PREFIXES = ("chunks-", "vectors-", "bm25-", "hnsw-", STORE + ".new-")
 _LEGACY_PREFIXES = ("store-", "vectors-", "bm25-", MANIFEST)
 
@@ -80,7 +76,7 @@ def exists(path: str | Path) -> bool:
 def writer_lock(path: Path, progress: bool = False, wait_s: float = LOCK_WAIT_S):
     """Hold the index folder's writer lock (one writer at a time across processes).
 
-    Readers never take it: they read whole generations named by the manifest. The lock is an
+    Readers never take it: they read one saved state in a SQLite read transaction. The lock is an
     ``flock`` on a file in the folder, so it is released when its process ends, however it ends.
 
     Raises:
@@ -144,7 +140,7 @@ def write(path: Path, index, snapshot: Snapshot, previous: Snapshot | None = Non
     try:
         saved = {(first, rows) for first, rows in db.execute(_SAVED_SEGMENTS)}
         wanted = {(s.first, s.rows) for s in snapshot.segments}
-        segments = _write_segments(path, snapshot, [k for k in _keys(snapshot) if k not in saved])
+        segments = _write_segments(path, snapshot, wanted - saved)
         with db:  # one transaction
             db.executemany(
                 "DELETE FROM segments WHERE first_id = ? AND rows = ?", sorted(saved - wanted)
@@ -177,12 +173,8 @@ CREATE TABLE segments (name TEXT PRIMARY KEY, kind TEXT, first_id INTEGER, rows 
 _TABLES = ("meta", "documents", "skipped", "files", "lines", "segments")
 
 
-def _keys(snapshot: Snapshot) -> list[tuple[int, int]]:
-    return [(s.first, s.rows) for s in snapshot.segments]
-
-
 def _write_everything(path: Path, index, snapshot: Snapshot) -> str:
-    segments = _write_segments(path, snapshot, _keys(snapshot))
+    segments = _write_segments(path, snapshot, {(s.first, s.rows) for s in snapshot.segments})
     store = path / STORE
     if store.is_file():
         db = _open_for_writing(store)
@@ -249,7 +241,7 @@ def _write_meta(db, snapshot: Snapshot) -> str:
     return generation
 
 
-def _write_segments(path: Path, snapshot: Snapshot, keys: list[tuple[int, int]]) -> list[tuple]:
+def _write_segments(path: Path, snapshot: Snapshot, keys: set[tuple[int, int]]) -> list[tuple]:
     """Write the segments of ``keys`` ((first row, rows)); returns their ``segments`` rows.
 
     Each is three files: the chunks' columns (``chunks-*.npy``), their vectors in FAISS's own
@@ -286,8 +278,7 @@ def _write_segments(path: Path, snapshot: Snapshot, keys: list[tuple[int, int]])
             _write_array(folder / f"{name}.npy", values)
         segment_terms = terms[widths[n] : widths[n + 1]]
         (folder / "terms.json").write_text(json.dumps(segment_terms), encoding="utf-8")
-        for written in folder.iterdir():
-            _fsync(written)
+        _fsync(folder / "terms.json")  # the arrays were fsynced as written
         _fsync_dir(folder)
         rows_written += [(name, kind, *key, *_size_and_sha256(path / name)) for name, kind in files]
     if rows_written:
@@ -411,7 +402,7 @@ def _read_store(path: Path) -> StoredIndex:
             segments = list(db.execute("SELECT * FROM segments ORDER BY first_id, kind"))
         finally:
             db.close()
-        generation, epoch = meta["generation"], int(meta["epoch"])
+        read_generation, epoch = meta["generation"], int(meta["epoch"])
         next_code, next_row = int(meta["next_code"]), int(meta["rows"])
         counts = int(meta["documents"]), int(meta["chunks"])
     except IndexFormatError:
@@ -434,7 +425,7 @@ def _read_store(path: Path) -> StoredIndex:
         _check_segments(path, segments)
         chunks, dense, counts_by_term, lengths, terms = _read_segments(path, segments, identity.dim)
     except (IndexFormatError, OSError) as exc:
-        if globals()["generation"](path) != generation:
+        if generation(path) != read_generation:
             raise _Replaced from None  # a writer removed files of the state read: read again
         if isinstance(exc, OSError):
             raise IndexFormatError(f"index at {path} is unreadable: {exc}") from exc
@@ -442,7 +433,7 @@ def _read_store(path: Path) -> StoredIndex:
     lexicon = Lexicon.from_segments(terms, counts_by_term, lengths)
     snapshot = Snapshot.create(documents, code_of, chunks, dense, lexicon, seen, next_code, epoch)
     _check_consistent(path, snapshot, counts, next_row, text_lengths)
-    return StoredIndex(identity, settings, snapshot, generation)
+    return StoredIndex(identity, settings, snapshot, read_generation)
 
 
 def _read_segments(path: Path, segments: list[tuple], dim: int):

@@ -337,7 +337,7 @@ class Index:
         vectors = self.embedder.embed(texts, progress=progress)
         report.seconds_embedding = time.perf_counter() - started
         report.chunks_embedded = len(new_chunks)
-        snapshot = old.appended(documents, code_of, new_chunks, vectors, texts, seen)
+        snapshot = old.appended(documents, code_of, next_code, new_chunks, vectors, texts, seen)
         return snapshot.maintained()
 
     def _split(self, document: Document) -> list[Chunk]:

@@ -378,10 +378,7 @@ def line_hashes(document: Document) -> frozenset[int]:
 
 def boilerplate_lines(collection: list[frozenset[int]]) -> set[int]:
     """The line hashes that at least ``BOILERPLATE_MIN_DOCS`` documents of a collection share."""
-    shared = Counter()
-    for hashes in collection:
-        shared.update(hashes)
-    return {key for key, n in shared.items() if n >= BOILERPLATE_MIN_DOCS}
+    return SharedLines(collection).boilerplate
 
 
 class SharedLines:
