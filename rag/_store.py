@@ -7,7 +7,8 @@ that is removed or replaced leaves its rows behind as dead rows, dropped on load
 away when they pile up. A save writes its new segments, fsyncs them, then commits one SQLite
 transaction naming them: a crash at any moment leaves the previous state or the new one, and
 files no commit names are removed by the next writer. Readers read in one SQLite read
-transaction, so they see one state and never wait for a writer.
+transaction, so they see one state and never wait for a writer; the transaction stays open while
+the documents loaded in it live, and their texts are read from it when asked for, not held.
 
 Format 1 and 2 indexes (a manifest naming whole-index files) are read, and saved as format 3.
 """
@@ -22,12 +23,14 @@ import os
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 import uuid
+import weakref
 import zlib
 from array import array
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import faiss
@@ -387,40 +390,37 @@ class _Replaced(Exception):
 
 def _read_store(path: Path) -> StoredIndex:
     store = path / STORE
+    db = None
     try:
-        db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-        try:
-            db.execute("BEGIN")  # one consistent state, whatever a writer commits meanwhile
-            meta = dict(db.execute("SELECT key, value FROM meta"))
-            version = int(meta.get("format_version", 0))
-            if version != FORMAT_VERSION:
-                _refuse_version(path, version)
-            identity = EmbedderIdentity(**json.loads(meta["embedder"]))
-            settings = ChunkSettings(**json.loads(meta["chunk_settings"]))
-            rows = {row[0]: row for row in db.execute("SELECT * FROM documents")}
-            seen = _read_seen(db)
-            segments = list(db.execute("SELECT * FROM segments ORDER BY first_id, kind"))
-        finally:
-            db.close()
+        # Kept open by the loaded documents, whose texts are read from it when asked for.
+        db = sqlite3.connect(f"file:{store}?mode=ro", uri=True, check_same_thread=False)
+        db.execute("BEGIN")  # one consistent state, whatever a writer commits meanwhile
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        version = int(meta.get("format_version", 0))
+        if version != FORMAT_VERSION:
+            _refuse_version(path, version)
+        identity = EmbedderIdentity(**json.loads(meta["embedder"]))
+        settings = ChunkSettings(**json.loads(meta["chunk_settings"]))
+        rows = {row[0]: row for row in db.execute(f"SELECT {_LOADED_COLUMNS} FROM documents")}
+        if sum(row[3] for row in rows.values()) <= VERIFY_ON_LOAD_BYTES:
+            _check_texts(store, db)
+        seen = _read_seen(db)
+        segments = list(db.execute("SELECT * FROM segments ORDER BY first_id, kind"))
         read_generation, epoch = meta["generation"], int(meta["epoch"])
         next_code, next_row = int(meta["next_code"]), int(meta["rows"])
         counts = int(meta["documents"]), int(meta["chunks"])
-    except IndexFormatError:
-        raise
-    except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+    except (IndexFormatError, sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+        if db is not None:
+            db.close()
+        if isinstance(exc, IndexFormatError):
+            raise
         raise IndexFormatError(
             f"index file {store} is corrupted or unreadable ({exc}): rebuild the index"
         ) from exc
+    documents = _StoredDocuments(_StoredTexts(store, db), rows)
     code_of = {source: row[1] for source, row in rows.items()}
-    text_lengths = {source: len(row[3]) for source, row in rows.items()}
-    if sum(text_lengths.values()) <= VERIFY_ON_LOAD_BYTES:
-        for source, row in rows.items():
-            if zlib.crc32(row[3].encode("utf-8", "surrogatepass")) != row[4]:
-                raise IndexFormatError(
-                    f"index file {store} is corrupted (the text of {source} fails its "
-                    "checksum): rebuild the index"
-                )
-    documents = _StoredDocuments(store, rows)
+    # Bytes, not characters: an upper bound SQLite gives without handing the texts over.
+    text_bytes = {source: row[3] for source, row in rows.items()}
     try:
         _check_segments(path, segments)
         chunks, dense, counts_by_term, lengths, terms = _read_segments(path, segments, identity.dim)
@@ -432,8 +432,24 @@ def _read_store(path: Path) -> StoredIndex:
         raise
     lexicon = Lexicon.from_segments(terms, counts_by_term, lengths)
     snapshot = Snapshot.create(documents, code_of, chunks, dense, lexicon, seen, next_code, epoch)
-    _check_consistent(path, snapshot, counts, next_row, text_lengths)
+    _check_consistent(path, snapshot, counts, next_row, text_bytes)
     return StoredIndex(identity, settings, snapshot, read_generation)
+
+
+_LOADED_COLUMNS = (
+    "source, code, format, length(CAST(text AS BLOB)), text_crc32, file_sha256, title, "
+    "title_source, page_starts, content_spans"
+)
+
+
+def _check_texts(store: Path, db) -> None:
+    """Every document text against its CRC-32, one at a time (none is kept)."""
+    for source, text, crc in db.execute("SELECT source, text, text_crc32 FROM documents"):
+        if zlib.crc32(text.encode("utf-8", "surrogatepass")) != crc:
+            raise IndexFormatError(
+                f"index file {store} is corrupted (the text of {source} fails its checksum): "
+                "rebuild the index"
+            )
 
 
 def _read_segments(path: Path, segments: list[tuple], dim: int):
@@ -497,12 +513,13 @@ def _read_array(file_path: Path, shape: tuple[int, ...], dtypes) -> np.ndarray:
     return values
 
 
-def _check_consistent(path: Path, snapshot: Snapshot, counts, rows: int, text_lengths: dict):
-    """Counts as saved; every live chunk inside its document; BM25 and vectors row for row."""
+def _check_consistent(path: Path, snapshot: Snapshot, counts, rows: int, text_bytes: dict):
+    """Counts as saved; every live chunk inside its document (within its text's UTF-8 bytes,
+    which bound its characters); BM25 and vectors row for row."""
     chunks = snapshot.chunks
     lengths = np.zeros(snapshot.next_code, dtype=np.int64)
     for code, source in snapshot.source_of.items():
-        lengths[code] = text_lengths[source]
+        lengths[code] = text_bytes[source]
     live = snapshot.live
     ends = chunks.ends[live]
     limits = lengths[chunks.codes[live]]
@@ -525,13 +542,68 @@ def _refuse_version(path: Path, version) -> None:
     )
 
 
-class _StoredDocuments(Mapping):
-    """The documents of a loaded index by source, each made into a ``Document`` when first
-    asked for: a search reads a few, and a million chunks' load need not make them all."""
+class _StoredTexts:
+    """Document texts, read from the store as it was when the index was loaded: the load's read
+    transaction stays open (a WAL reader keeps its state, whatever writers commit later), and
+    closes when no document of that load is left. Each text is checked against its CRC-32."""
 
-    def __init__(self, store: Path, rows: dict[str, tuple]):
+    def __init__(self, store: Path, db: sqlite3.Connection):
         self._store = store
-        self._rows = rows  # source -> its row of the documents table
+        self._db = db
+        self._lock = threading.Lock()  # one connection, shared by the threads of a server
+        weakref.finalize(self, db.close)
+
+    def text(self, source: str, crc: int) -> str:
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT text FROM documents WHERE source = ?", (source,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise IndexFormatError(f"index file {self._store} is unreadable: {exc}") from exc
+        if row is None or zlib.crc32(row[0].encode("utf-8", "surrogatepass")) != crc:
+            raise IndexFormatError(
+                f"index file {self._store} is corrupted (the text of {source} is missing or "
+                "fails its checksum): rebuild the index"
+            )
+        return row[0]
+
+
+class _StoredDocument(Document):
+    """A document of a loaded index. Its text is read from the store each time it is asked for:
+    a million chunks' documents take gigabytes as text, and a search reads a few."""
+
+    @property
+    def text(self) -> str:
+        own = self.__dict__.get("_text")
+        if own is not None:
+            return own
+        return self.__dict__["_texts"].text(self.source, self.__dict__["_crc"])
+
+    @text.setter
+    def text(self, value: str) -> None:  # dataclasses.replace makes one with its text given
+        self.__dict__["_text"] = value
+
+    # Equal to the same document made in memory, and shown as one.
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Document):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(Document))
+
+    __hash__ = Document.__hash__
+
+    def __repr__(self) -> str:
+        return "Document" + Document.__repr__(self).removeprefix(type(self).__qualname__)
+
+
+class _StoredDocuments(Mapping):
+    """The documents of a loaded index by source, each made into a ``Document`` (without its
+    text) when first asked for: a search reads a few, and a million chunks' load need not make
+    them all."""
+
+    def __init__(self, texts: _StoredTexts, rows: dict[str, tuple]):
+        self._texts = texts
+        self._rows = rows  # source -> its row of the documents table (without the text)
         self._made: dict[str, Document] = {}
 
     def __getitem__(self, source: str) -> Document:
@@ -539,10 +611,11 @@ class _StoredDocuments(Mapping):
         if document is None:
             row = self._rows[source]
             try:
-                document = _document((source, row[2], *row[5:]), row[3])
+                document = _stored_document(self._texts, (source, row[2], *row[5:]), row[4])
             except (ValueError, TypeError) as exc:
                 raise IndexFormatError(
-                    f"index file {self._store} is corrupted ({source}: {exc}): rebuild the index"
+                    f"index file {self._texts._store} is corrupted ({source}: {exc}): "
+                    "rebuild the index"
                 ) from exc
             document = self._made.setdefault(source, document)  # one object per source
         return document
@@ -557,18 +630,21 @@ class _StoredDocuments(Mapping):
         return source in self._rows
 
 
-def _document(row: tuple, text: str) -> Document:
+def _stored_document(texts: _StoredTexts, row: tuple, crc: int) -> Document:
     source, format_, sha, title, title_source, page_starts, content_spans = row
-    return Document(
+    document = object.__new__(_StoredDocument)
+    document.__dict__.update(
         source=source,
         format=format_,
-        text=text,
         file_sha256=sha,
         title=title,
         title_source=title_source,
         page_starts=tuple(json.loads(page_starts)),
         content_spans=tuple(tuple(span) for span in json.loads(content_spans)),
+        _texts=texts,
+        _crc=crc,
     )
+    return document
 
 
 def _read_seen(db) -> FilesSeen:
