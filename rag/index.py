@@ -22,7 +22,7 @@ from embeddings import Embedder, load_embedder
 from rag import _store
 from rag._snapshot import FilesSeen, Snapshot, embedding_text, is_titled
 from rag.chunk import Chunk, ChunkSettings, split_document
-from rag.errors import EmbedderMismatchError
+from rag.errors import EmbedderMismatchError, IndexFormatError
 from rag.ingest import (
     Document,
     IngestLimits,
@@ -185,7 +185,10 @@ class Index:
         problems = _store.verify_files(self.path) if self.path else []
         chunks = snapshot.chunks
         for source, rows in snapshot.rows_of.items():
-            length = len(snapshot.documents[source].text)
+            try:
+                length = len(snapshot.documents[source].text)
+            except IndexFormatError:
+                continue  # a damaged text: reported by the file checks above
             starts, ends = chunks.starts[rows], chunks.ends[rows]
             for row in rows[(starts < 0) | (starts >= ends) | (ends > length)][:20]:
                 problems.append(f"chunk {row} lies outside its document {source}")

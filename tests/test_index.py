@@ -311,6 +311,35 @@ def test_damaged_store_is_refused(saved, tmp_path):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
 
 
+def test_large_stores_check_each_text_as_it_is_read(saved, tmp_path, monkeypatch):
+    """Past the size checked on load, a damaged text is refused when a search reads it, and
+    found by verify."""
+    store = tmp_path / "index" / _store.STORE
+    _flip_byte(store, store.read_bytes().index(b"whale skeleton"))
+    monkeypatch.setattr(_store, "VERIFY_ON_LOAD_BYTES", 0)
+    loaded = rag.Index.load(tmp_path / "index", model=saved.embedder)
+    assert loaded.search("rye bread", k=1)[0].source.endswith("bakery.md")  # an intact text
+    with pytest.raises(rag.IndexFormatError, match="corrupted.*fails its checksum"):
+        loaded.search("whale skeleton museum", k=1)
+    assert any("museum.html fails its checksum" in p for p in loaded.verify())
+
+
+def test_a_loaded_index_reads_the_texts_it_loaded(saved, corpus, tmp_path):
+    """Texts are read from the store on demand, in the state that was loaded: another writer's
+    change does not show through until the index is loaded again."""
+    loaded = rag.Index.load(tmp_path / "index", model=saved.embedder)
+    source = str((corpus / "harbour.txt").resolve())
+    before = loaded.document(source).text
+    (corpus / "harbour.txt").write_text("Harbour Closed\nThe harbour is closed for repairs.\n")
+    saved.sync([corpus])
+    assert loaded.document(source).text == before
+    hit = loaded.search("When does the harbour open?", k=1)[0]
+    assert hit.text == before[hit.start : hit.end] and "opens at six" in hit.text
+    again = rag.Index.load(tmp_path / "index", model=saved.embedder)
+    assert "closed for repairs" in again.document(source).text
+    assert again.document(source) == saved.document(source)  # equal to the one made in memory
+
+
 def test_large_segments_are_checked_by_size_on_load_and_in_full_by_verify(
     saved, tmp_path, monkeypatch
 ):
