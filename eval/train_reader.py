@@ -53,12 +53,16 @@ def load(path: Path) -> list[list[dict]]:
     return articles
 
 
-def training_examples(articles, rng: random.Random, negatives: float, unanswerable_copies: int):
+def training_examples(
+    articles, rng: random.Random, negatives: float, unanswerable_copies: int, distractors: float
+):
     """(question, context, answer_start or None, answer text) for training.
 
     The file's own unanswerable questions (written to look answerable) are repeated
     ``unanswerable_copies`` times; each made kind of negative is added to an answerable question
-    with chance ``negatives``.
+    with chance ``negatives``. With chance ``distractors`` a question's paragraph is read beside
+    the most similar other paragraph of its article (before or after it), as retrieved passages
+    of several paragraphs are: the answer must be told from a near miss next to it.
     """
     examples = []
     for paragraphs in articles:
@@ -67,15 +71,20 @@ def training_examples(articles, rng: random.Random, negatives: float, unanswerab
         for i, paragraph in enumerate(paragraphs):
             context = paragraph["context"]
             for question, answers, impossible in paragraph["qas"]:
+                similar = _similar_paragraph(question, answers, paragraphs, words, i)
                 if impossible or not answers:
                     examples.extend([(question, context, None, "")] * unanswerable_copies)
+                    if similar and rng.random() < distractors:
+                        examples.append((question, _beside(context, similar, rng)[0], None, ""))
                     continue
                 answer = answers[0]
-                examples.append((question, context, answer["answer_start"], answer["text"]))
-                made = (
-                    _without_answer_sentence(context, answer),
-                    _similar_paragraph(question, answer["text"], paragraphs, words, i),
-                )
+                start, text = answer["answer_start"], answer["text"]
+                if similar and rng.random() < distractors:
+                    joined, shift = _beside(context, similar, rng)
+                    examples.append((question, joined, start + shift, text))
+                else:
+                    examples.append((question, context, start, text))
+                made = (_without_answer_sentence(context, answer), similar)
                 for negative_context in made:
                     if negative_context and rng.random() < negatives:
                         examples.append((question, negative_context, None, ""))
@@ -115,16 +124,27 @@ def _without_answer_sentence(context: str, answer: dict) -> str | None:
     return text
 
 
-def _similar_paragraph(question, answer_text, paragraphs, words, own) -> str | None:
+def _similar_paragraph(question, answers, paragraphs, words, own) -> str | None:
+    """The other paragraph of the article sharing most words with the question, among the
+    three best that hold none of its answers."""
     asked = set(_WORD.findall(question.lower()))
     ranked = sorted(
         (j for j in range(len(paragraphs)) if j != own),
         key=lambda j: -len(asked & words[j]),
     )
     for j in ranked[:3]:
-        if answer_text.lower() not in paragraphs[j]["context"].lower():
+        other = paragraphs[j]["context"].lower()
+        if not any(a["text"].lower() in other for a in answers):
             return paragraphs[j]["context"]
     return None
+
+
+def _beside(context: str, other: str, rng: random.Random) -> tuple[str, int]:
+    """``context`` and ``other`` as one passage, in random order; and how far ``context``
+    moved."""
+    if rng.random() < 0.5:
+        return f"{context}\n\n{other}", 0
+    return f"{other}\n\n{context}", len(other) + 2
 
 
 def features(tokenizer, examples):
@@ -256,7 +276,9 @@ def train(args) -> None:
     net = _reader_model.SpanReaderNet(encoder)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not name.startswith(_reader_model.FROZEN_PREFIX)
-    examples = training_examples(load(TRAIN), rng, args.negatives, args.unanswerable_copies)
+    examples = training_examples(
+        load(TRAIN), rng, args.negatives, args.unanswerable_copies, args.distractors
+    )
     if args.limit:
         examples = rng.sample(examples, args.limit)
     feats = features(tokenizer, examples)
@@ -321,6 +343,8 @@ def main() -> None:
                         help="chance of each made negative per answerable question")  # fmt: skip
     parser.add_argument("--unanswerable-copies", type=int, default=4,
                         help="times each real unanswerable question is seen per epoch")  # fmt: skip
+    parser.add_argument("--distractors", type=float, default=0.3,
+                        help="chance of reading a paragraph beside a similar one")  # fmt: skip
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")

@@ -620,6 +620,12 @@ class _StoredDocuments(Mapping):
             document = self._made.setdefault(source, document)  # one object per source
         return document
 
+    def get(self, source: str, default=None):  # a sync asks for every source: no detours
+        document = self._made.get(source)
+        if document is not None:
+            return document
+        return self[source] if source in self._rows else default
+
     def __iter__(self):
         return iter(self._rows)
 
