@@ -3,6 +3,7 @@ chosen on): how many retrieved passages the reader reads, how answers from diffe
 compared, and the default confidence threshold.
 
     .venv/bin/python eval/choose_settings.py        # about 4 min on 2 cores
+    .venv/bin/python eval/choose_settings.py --weights /tmp/r.safetensors  # a freshly trained file
 
 Every question retrieves 5 passages and the reader reads all 5 once; reading only the first n
 gives the same spans for those n (each passage is read on its own), so every setting is scored
@@ -19,6 +20,7 @@ and a tool that refuses most of what it could answer is not what a user asked fo
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import tempfile
@@ -31,6 +33,9 @@ RANKINGS = ("confidence", "score")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", help="a reader file to read with (default: the shipped one)")
+    args = parser.parse_args()
     from tqdm import tqdm
 
     from embeddings import EmbeddingCache, load_embedder
@@ -40,7 +45,7 @@ def main() -> None:
     from rag.read import load_reader
 
     paragraphs, questions = load_squad(DEV)
-    reader = load_reader()
+    reader = load_reader(args.weights)
     read = []  # per question: (gold answers, spans of the DEFAULT_K passages)
     with tempfile.TemporaryDirectory(prefix="choose-") as folder:
         embedder = load_embedder(cache=EmbeddingCache(Path(folder) / "embeddings.sqlite"))
