@@ -336,11 +336,12 @@ def _write_changes(db, table: str, old: dict, new: dict, row, old_keys=None, new
     entry in ``new_keys`` differs from ``old_keys``)."""
     old_keys, new_keys = old_keys or {}, new_keys or {}
     db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in old if s not in new])
-    changed = [
-        row(s, v)
-        for s, v in new.items()
-        if not (old.get(s) is v or old.get(s) == v) or old_keys.get(s) != new_keys.get(s)
-    ]
+    changed = []
+    old_get, old_key, new_key = old.get, old_keys.get, new_keys.get  # a million calls: no lookups
+    for s, v in new.items():
+        before = old_get(s)
+        if not (before is v or before == v) or old_key(s) != new_key(s):
+            changed.append(row(s, v))
     if changed:
         marks = ", ".join("?" * len(changed[0]))
         db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", changed)

@@ -416,8 +416,10 @@ def _fingerprint(source: str, known: dict, seen: dict) -> str | None:
         return None
     size_and_time = (stat.st_size, stat.st_mtime_ns)
     previous = known.get(source)
-    unchanged = previous and tuple(previous[:2]) == size_and_time
-    sha = previous[2] if unchanged else file_sha256(source)
+    if previous and tuple(previous[:2]) == size_and_time:
+        seen[source] = previous  # the same object: a save sees at once that it did not change
+        return previous[2]
+    sha = file_sha256(source)
     if sha is not None:
         seen[source] = (*size_and_time, sha)
     return sha
