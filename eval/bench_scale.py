@@ -162,6 +162,8 @@ def measure(size: int, work: Path, embedder, sentences: list[str], asked: list[s
     queries = np.concatenate([embedder.real.embed([q]) for q in asked[:100]])
     largest = max(snapshot.segments, key=lambda s: s.rows)
     recall, hnsw_s = hnsw_recall(largest.vectors, queries, largest.index)
+    added.unlink()  # so that a later run with --keep adds it again, a real add
+    index.sync([folder])
     return {
         "chunks": index.chunk_count(),
         "files": len(index.documents),
