@@ -4,6 +4,7 @@
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
     .venv/bin/python eval/train_reader.py --distractors 0.3 --out /tmp/d.safetensors  # measured,
         # not shipped: no better on v2.0 dev in open mode (README, "The reader: how it was made")
+    .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
 questions, plus two kinds of made negatives: the question with the answer's sentence cut out of
@@ -317,6 +318,10 @@ def train(args) -> None:
                 running = []
         figures = evaluate(tokenizer, net, dev)
         print(f"epoch {epoch} v2.0 dev (gold): " + _format(figures), flush=True)
+        if args.every_epoch:  # to compare epochs in open mode later (eval/choose_settings.py)
+            saved = Path(args.every_epoch) / f"reader-epoch{epoch}.safetensors"
+            print(f"  epoch {epoch} saved: {saved}", flush=True)
+            _reader_model.save_trained(net, saved)
         if best is None or figures["squad2_f1_best"] > best[0]:
             best = (figures["squad2_f1_best"], epoch, figures)
             sha = _reader_model.save_trained(net, Path(args.out))
@@ -350,6 +355,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")
+    parser.add_argument("--every-epoch", metavar="FOLDER",
+                        help="also save each epoch's weights in this folder")  # fmt: skip
     train(parser.parse_args())
 
 
