@@ -29,6 +29,7 @@ import uuid
 import weakref
 import zlib
 from array import array
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -308,7 +309,7 @@ def _document_rows(code_of: dict[str, int]):
             code_of[source],
             d.format,
             d.text,
-            zlib.crc32(d.text.encode("utf-8", "surrogatepass")),
+            _crc32(d.text),
             d.file_sha256,
             d.title,
             d.title_source,
@@ -443,10 +444,14 @@ _LOADED_COLUMNS = (
 )
 
 
+def _crc32(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
 def _check_texts(store: Path, db) -> None:
     """Every document text against its CRC-32, one at a time (none is kept)."""
     for source, text, crc in db.execute("SELECT source, text, text_crc32 FROM documents"):
-        if zlib.crc32(text.encode("utf-8", "surrogatepass")) != crc:
+        if _crc32(text) != crc:
             raise IndexFormatError(
                 f"index file {store} is corrupted (the text of {source} fails its checksum): "
                 "rebuild the index"
@@ -546,25 +551,40 @@ def _refuse_version(path: Path, version) -> None:
 class _StoredTexts:
     """Document texts, read from the store as it was when the index was loaded: the load's read
     transaction stays open (a WAL reader keeps its state, whatever writers commit later), and
-    closes when no document of that load is left. Each text is checked against its CRC-32."""
+    closes when no document of that load is left. Each text is checked against its CRC-32 when
+    read; the last few read are kept, since answering one question reads its hits' texts several
+    times (chunks, sentences, citations)."""
+
+    RECENT_CHARS = 16 * 2**20  # texts kept, in characters
 
     def __init__(self, store: Path, db: sqlite3.Connection):
-        self._store = store
+        self.store = store
         self._db = db
         self._lock = threading.Lock()  # one connection, shared by the threads of a server
+        self._recent: OrderedDict[str, str] = OrderedDict()
         weakref.finalize(self, db.close)
 
     def text(self, source: str, crc: int) -> str:
         with self._lock:
-            try:
-                row = self._db.execute(
-                    "SELECT text FROM documents WHERE source = ?", (source,)
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise IndexFormatError(f"index file {self._store} is unreadable: {exc}") from exc
-        if row is None or zlib.crc32(row[0].encode("utf-8", "surrogatepass")) != crc:
+            text = self._recent.get(source)
+            if text is None:
+                text = self._read(source, crc)
+                self._recent[source] = text
+                kept = sum(map(len, self._recent.values()))
+                while kept > self.RECENT_CHARS and len(self._recent) > 1:
+                    kept -= len(self._recent.popitem(last=False)[1])
+            self._recent.move_to_end(source)
+            return text
+
+    def _read(self, source: str, crc: int) -> str:
+        try:
+            row = self._db.execute("SELECT text FROM documents WHERE source = ?", (source,))
+            row = row.fetchone()
+        except sqlite3.Error as exc:
+            raise IndexFormatError(f"index file {self.store} is unreadable: {exc}") from exc
+        if row is None or _crc32(row[0]) != crc:
             raise IndexFormatError(
-                f"index file {self._store} is corrupted (the text of {source} is missing or "
+                f"index file {self.store} is corrupted (the text of {source} is missing or "
                 "fails its checksum): rebuild the index"
             )
         return row[0]
@@ -615,7 +635,7 @@ class _StoredDocuments(Mapping):
                 document = _stored_document(self._texts, (source, row[2], *row[5:]), row[4])
             except (ValueError, TypeError) as exc:
                 raise IndexFormatError(
-                    f"index file {self._texts._store} is corrupted ({source}: {exc}): "
+                    f"index file {self._texts.store} is corrupted ({source}: {exc}): "
                     "rebuild the index"
                 ) from exc
             document = self._made.setdefault(source, document)  # one object per source
@@ -693,7 +713,7 @@ def verify_files(path: str | Path) -> list[str]:
         if result != ["ok"]:
             problems += [f"{STORE}: {line}" for line in result[:20]]
         for source, text, crc in db.execute("SELECT source, text, text_crc32 FROM documents"):
-            if zlib.crc32(text.encode("utf-8", "surrogatepass")) != crc:
+            if _crc32(text) != crc:
                 problems.append(f"the text of {source} fails its checksum")
         segments = list(db.execute("SELECT name, bytes, sha256 FROM segments"))
     except sqlite3.Error as exc:
