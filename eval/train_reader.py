@@ -3,7 +3,7 @@
     .venv/bin/python eval/train_reader.py            # about 60 min on 2 cores
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
     .venv/bin/python eval/train_reader.py --distractors 0.3 --out /tmp/d.safetensors  # measured,
-        # not shipped: no better on v2.0 dev in open mode (README, "The reader: how it was made")
+        # not shipped: a trade, not a gain (README, "The reader: how it was made")
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
