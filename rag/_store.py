@@ -562,6 +562,7 @@ class _StoredTexts:
         self._db = db
         self._lock = threading.Lock()  # one connection, shared by the threads of a server
         self._recent: OrderedDict[str, str] = OrderedDict()
+        self._recent_chars = 0
         weakref.finalize(self, db.close)
 
     def text(self, source: str, crc: int) -> str:
@@ -570,9 +571,9 @@ class _StoredTexts:
             if text is None:
                 text = self._read(source, crc)
                 self._recent[source] = text
-                kept = sum(map(len, self._recent.values()))
-                while kept > self.RECENT_CHARS and len(self._recent) > 1:
-                    kept -= len(self._recent.popitem(last=False)[1])
+                self._recent_chars += len(text)
+                while self._recent_chars > self.RECENT_CHARS and len(self._recent) > 1:
+                    self._recent_chars -= len(self._recent.popitem(last=False)[1])
             self._recent.move_to_end(source)
             return text
 

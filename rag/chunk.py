@@ -86,7 +86,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     """
     end = len(text) if end is None else end
     sentences = []
-    for block_start, block_end in _blocks(text, start, end):
+    for block_start, block_end in line_blocks(text, start, end):
         cut = block_start
         for match in _SENTENCE_END.finditer(text, block_start, block_end):
             if _is_abbreviation(text, block_start, match.start()):
@@ -122,8 +122,11 @@ def _is_abbreviation(text: str, block_start: int, dot: int) -> bool:
     return False
 
 
-def _blocks(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Runs of lines that belong together: a paragraph hard-wrapped over lines is one block."""
+def line_blocks(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each run of lines in ``text[start:end]`` that belong together: a paragraph
+    hard-wrapped over lines is one block; a list item, a headline, a field like "Tel +32 ..." or
+    a blank line is its own."""
+    end = len(text) if end is None else end
     lines = []
     position = start
     for line in text[start:end].split("\n"):

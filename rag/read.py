@@ -13,8 +13,6 @@ its character offsets come from the tokenizer's offset mapping.
 from __future__ import annotations
 
 import bisect
-import re
-import statistics
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 import torch
 
 from rag import _reader_model
+from rag.chunk import line_blocks
 
 __all__ = ["Reader", "Span", "load_reader"]
 
@@ -138,13 +137,13 @@ def model_inputs(windows) -> dict[str, torch.Tensor]:
 def best_spans(windows, start_logits: np.ndarray, end_logits: np.ndarray, passages: list[str]):
     """The best span of each passage over its windows (shapes: (windows, tokens))."""
     best: dict[int, Span] = {}
-    breaks: dict[int, list[int]] = {}
+    block_starts: dict[int, list[int]] = {}
     for row, passage in enumerate(windows["overflow_to_sample_mapping"].tolist()):
         offsets = windows["offset_mapping"][row].tolist()
         sequence = windows.sequence_ids(row)
-        if passage not in breaks:
-            breaks[passage] = block_breaks(passages[passage])
-        blocks = [bisect.bisect_right(breaks[passage], start) for start, _ in offsets]
+        if passage not in block_starts:
+            block_starts[passage] = [start for start, _ in line_blocks(passages[passage])]
+        blocks = np.array([bisect.bisect_right(block_starts[passage], s) for s, _ in offsets])
         span = _best_in_window(start_logits[row], end_logits[row], sequence, offsets, blocks)
         if span is None:
             continue
@@ -155,34 +154,9 @@ def best_spans(windows, start_logits: np.ndarray, end_logits: np.ndarray, passag
     return list(best.values())
 
 
-# A line break is a block boundary before a list item, at a blank line, or after a line shorter than
-# half the passage's upper-quartile line: wrapped prose fills its lines, headings and contact lines
-# do not.
-_LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*\u2022\u2023\u25aa\u25cf\u2013\u2014]|\d{1,3}[.)])\s")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-
-
-def block_breaks(passage: str) -> list[int]:
-    """Sorted offsets of the line breaks in ``passage`` that an answer span may not cross."""
-    if "\n" not in passage:
-        return []
-    breaks = {m.start() for m in _LIST_ITEM.finditer(passage)}
-    breaks.update(m.start() for m in _BLANK_LINE.finditer(passage))
-    lines = passage.split("\n")
-    lengths = [len(line.strip()) for line in lines if line.strip()]
-    short = statistics.quantiles(lengths, n=4)[2] / 2 if len(lengths) > 1 else 0
-    position = 0
-    for line in lines[:-1]:
-        position += len(line)
-        if len(line.strip()) < short:
-            breaks.add(position)
-        position += 1
-    return sorted(breaks)
-
-
-def _best_in_window(start_logits, end_logits, sequence, offsets, blocks=None):
+def _best_in_window(start_logits, end_logits, sequence, offsets, blocks: np.ndarray):
     """(start char, end char, span probability, no-answer probability, logit score) or None.
-    ``blocks`` numbers each token's layout block; a span's two ends lie in the same one."""
+    ``blocks`` numbers each token's block of lines; a span's two ends lie in the same one."""
     context = np.array([s == 1 for s in sequence])
     if not context.any():
         return None
@@ -193,9 +167,7 @@ def _best_in_window(start_logits, end_logits, sequence, offsets, blocks=None):
     joint = np.triu(pairs) - np.triu(pairs, MAX_ANSWER_TOKENS)
     joint[~context, :] = 0.0
     joint[:, ~context] = 0.0
-    if blocks is not None:
-        block = np.array(blocks)
-        joint[block[:, None] != block[None, :]] = 0.0
+    joint[blocks[:, None] != blocks[None, :]] = 0.0
     start, end = np.unravel_index(int(np.argmax(joint)), joint.shape)
     if joint[start, end] <= 0.0:
         return None

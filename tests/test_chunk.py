@@ -7,7 +7,7 @@ import pytest
 from conftest import SAMPLE_CORPUS
 from fpdf import FPDF
 
-from rag.chunk import ChunkSettings, split_document, split_sentences
+from rag.chunk import ChunkSettings, line_blocks, split_document, split_sentences
 from rag.ingest import Document, discover_files, extract_file, mark_content
 
 
@@ -98,6 +98,31 @@ def test_list_items_and_fields_stand_alone():
         "- Audrey Jolivel, Policy Officer",
         "Tel +32 2 235",
     ]
+
+
+def test_line_blocks_follow_the_layout_not_the_wrapping():
+    wrapped = (
+        "Ellen Sauerbrey, U.S. Assistant Secretary of State for\n"
+        "Population, Refugees and Migration (PRM), Kelly Ryan, Deputy\n"
+        "Assistant Secretary of State of PRM, and Vernon E.L. Burrows,\n"
+        "Director of The Bahamas Immigration Department will join Danziger\n"
+        "during the presentation."
+    )
+    assert line_blocks(wrapped) == [(0, len(wrapped))]  # a wrapped sentence is one block
+    listing = "Speakers\n- Ann Lee, Director, Office A\n- Bo Chan, Adviser, Office B\n\nRegister"
+    blocks = [listing[a:b] for a, b in line_blocks(listing)]
+    assert blocks == [
+        "Speakers",
+        "- Ann Lee, Director, Office A",
+        "- Bo Chan, Adviser, Office B",
+        "",  # the blank line
+        "Register",
+    ]
+    contact = wrapped + "\nFor more, please contact the office:\nMonica Zanette\nIOM Brussels"
+    blocks = [contact[a:b] for a, b in line_blocks(contact)]
+    assert blocks[1:] == ["For more, please contact the office:", "Monica Zanette", "IOM Brussels"]
+    text = "one line, no breaks"
+    assert line_blocks(text, 4, 8) == [(4, 8)]
 
 
 def test_sentences_of_a_range_are_trimmed_offsets():

@@ -6,14 +6,7 @@ import pytest
 from conftest import SAMPLE_CORPUS
 
 from rag import _reader_model
-from rag.read import (
-    MAX_ANSWER_TOKENS,
-    MAX_TOKENS,
-    STRIDE,
-    block_breaks,
-    encode_windows,
-    load_reader,
-)
+from rag.read import MAX_ANSWER_TOKENS, MAX_TOKENS, STRIDE, encode_windows, load_reader
 
 FILLER = (
     "The committee met again in the spring to review the budget of the regional office. "
@@ -63,26 +56,6 @@ def test_a_long_passage_is_read_in_strides(reader):
     assert span.text == "Marta Kowalski"
     assert passage[span.start : span.end] == "Marta Kowalski"
     assert span.start > len(FILLER * 20) - 1
-
-
-def test_block_breaks_follow_the_layout_not_the_wrapping():
-    wrapped = (
-        "Ellen Sauerbrey, U.S. Assistant Secretary of State for\n"
-        "Population, Refugees and Migration (PRM), Kelly Ryan, Deputy\n"
-        "Assistant Secretary of State of PRM, and Vernon E.L. Burrows,\n"
-        "Director of The Bahamas Immigration Department will join Danziger\n"
-        "during the presentation."
-    )
-    assert block_breaks(wrapped) == []  # a wrapped sentence is one block
-    listing = "Speakers\n- Ann Lee, Director, Office A\n- Bo Chan, Adviser, Office B\n\nRegister"
-    breaks = [listing[b:].split("\n")[1] for b in block_breaks(listing)]
-    assert breaks[:2] == ["- Ann Lee, Director, Office A", "- Bo Chan, Adviser, Office B"]
-    assert "" in breaks  # the blank line
-    contact = wrapped + "\nFor more, please contact the office:\nMonica Zanette\nIOM Brussels"
-    after_breaks = [contact[b + 1 :].split("\n")[0] for b in block_breaks(contact)]
-    # the short last line of a paragraph ends it; so does a name on its own line
-    assert after_breaks == ["For more, please contact the office:", "IOM Brussels"]
-    assert block_breaks("one line, no breaks") == []
 
 
 @pytest.mark.parametrize(
