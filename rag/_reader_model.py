@@ -19,7 +19,7 @@ from rag.errors import RagError
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "reader.safetensors"
 # Written by eval/train_reader.py; a different file is refused at load.
-WEIGHTS_SHA256 = "9c7ea03bf59e03db5a961f3f404574b0938fb5af3a117dc256000ea294bae67f"
+WEIGHTS_SHA256 = "a313956ae31d4d23276b97f5e7c0bc9db3809f429525a67e9caca44d38aad1c4"
 FROZEN_PREFIX = "encoder.embeddings.word_embeddings."
 
 

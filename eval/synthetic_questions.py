@@ -1,0 +1,86 @@
+"""Made training questions: a named entity of a training paragraph becomes the answer of a
+question built from its own sentence (Lewis et al. 2019, "Unsupervised Question Answering by
+Cloze Translation", the noisy-cloze form).
+
+The entity is replaced by a wh-phrase chosen from its spaCy type, the sentence's words after it
+come first and those before it last (so "Kelly Ryan is the Deputy Assistant Secretary" gives
+"who is the Deputy Assistant Secretary"), and the words are lightly shuffled and dropped at
+random, so that most questions do not repeat their sentence word for word. The reader learns to
+find the sentence a question paraphrases and the entity of the asked kind in it, from the
+training file's text only.
+"""
+
+from __future__ import annotations
+
+import random
+
+# spaCy entity type → the question phrase asking for it. ORG and FAC use their head noun
+# instead when it is a common noun ("the Ministry of Public Security" → "which ministry").
+_WH = {
+    "PERSON": "who",
+    "NORP": "which group",
+    "ORG": "which organization",
+    "FAC": "which place",
+    "GPE": "where",
+    "LOC": "where",
+    "DATE": "when",
+    "TIME": "what time",
+    "CARDINAL": "how many",
+    "MONEY": "how much",
+    "QUANTITY": "how much",
+    "PERCENT": "what percentage",
+    "ORDINAL": "which",
+    "LANGUAGE": "which language",
+    "EVENT": "which event",
+    "WORK_OF_ART": "what",
+    "LAW": "which law",
+    "PRODUCT": "what",
+}
+_CONTEXT_WORDS = 10  # sentence words kept on each side of the answer
+_DROP = 0.1  # chance of dropping each word
+_SHIFT = 1.5  # how far a word may move when shuffled
+
+
+def made_questions(articles, nlp, rng: random.Random, count: int):
+    """``count`` (question, paragraph, answer_start, answer_text) drawn from every entity of
+    every paragraph of ``articles`` (lists of {"context": ...} paragraphs)."""
+    contexts = [p["context"] for paragraphs in articles for p in paragraphs]
+    documents = list(nlp.pipe(contexts, batch_size=64))
+    lowercase = {t.text for doc in documents for t in doc if t.is_alpha and t.text.islower()}
+    candidates = []
+    for context, doc in zip(contexts, documents, strict=True):
+        for entity in doc.ents:
+            made = _question(entity, lowercase, rng)
+            if made:
+                candidates.append((made[0], context, made[1], made[2]))
+    rng.shuffle(candidates)
+    return candidates[:count]
+
+
+def _question(entity, lowercase: set[str], rng: random.Random):
+    """(question, answer_start, answer_text) for one entity, or None."""
+    wh = _WH.get(entity.label_)
+    if wh is None or len(entity) > 8:
+        return None
+    root = entity.root
+    if entity.label_ in ("ORG", "FAC") and root.text.lower() in lowercase and root.i > entity.start:
+        wh = f"which {root.text.lower()}"  # a named "Ministry of ...", "University of ..."
+    tokens = list(entity)
+    if tokens[0].lower_ == "the":  # SQuAD answers leave the article out
+        tokens = tokens[1:]
+    if not tokens:
+        return None
+    sentence = entity.sent
+    before = [t for t in sentence if t.i < entity.start][-_CONTEXT_WORDS:]
+    after = [t for t in sentence if t.i >= entity.end][:_CONTEXT_WORDS]
+    if wh in ("where", "when") and before and before[-1].lower_ in ("in", "on", "at"):
+        before = before[:-1]  # "held in Geneva" → "where ... held"
+    words = [t.text for t in after + before if not t.is_punct]
+    if len(words) < 3:
+        return None
+    kept = [w for w in words if rng.random() >= _DROP] or words
+    order = sorted(range(len(kept)), key=lambda i: i + rng.uniform(0, _SHIFT))
+    question = " ".join([wh.capitalize()] + [kept[i] for i in order]) + "?"
+    start = tokens[0].idx
+    end = tokens[-1].idx + len(tokens[-1].text)
+    return question, start, entity.doc.text[start:end]
