@@ -1,9 +1,10 @@
 """Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
 
-    .venv/bin/python eval/train_reader.py            # about 110 min on 2 cores (both stages)
+    .venv/bin/python eval/train_reader.py            # about 90 min on 2 cores (both stages)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors  # stage 2 only
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
-    .venv/bin/python eval/train_reader.py --distractors 0.3 --out /tmp/d.safetensors  # measured,
+    .venv/bin/python eval/train_reader.py --distractors 0.3 --made-questions 0 \
+        --out /tmp/d.safetensors  # measured on stage 1 alone,
         # not shipped: a trade, not a gain (README, "The reader: how it was made")
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
