@@ -82,7 +82,7 @@ def training_examples(
     examples = []
     for paragraphs in articles:
         words = [set(_WORD.findall(p["context"].lower())) for p in paragraphs]
-        names = sorted({m for p in paragraphs for m in _NAME.findall(p["context"])})
+        names = _article_names(paragraphs)
         for i, paragraph in enumerate(paragraphs):
             context = paragraph["context"]
             for question, answers, impossible in paragraph["qas"]:
@@ -111,6 +111,10 @@ def training_examples(
 
 # Capitalised word runs (not at the start of the text) and numbers: what a question is anchored on.
 _NAME = re.compile(r"(?<=\s)(?:[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)|\b\d[\d,.]*\b")
+
+
+def _article_names(paragraphs) -> list[str]:
+    return sorted({m for p in paragraphs for m in _NAME.findall(p["context"])})
 
 
 def _swap_name(question: str, context: str, names: list[str], rng: random.Random) -> str | None:
@@ -386,7 +390,7 @@ def _made_questions(articles, count: int, rng: random.Random, negatives: float):
         return made
     names = {}  # paragraph → the names of its article
     for paragraphs in articles:
-        article_names = sorted({m for p in paragraphs for m in _NAME.findall(p["context"])})
+        article_names = _article_names(paragraphs)
         names.update((p["context"], article_names) for p in paragraphs)
     unanswerable = []
     for question, context, start, text in made:
