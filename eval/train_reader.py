@@ -99,18 +99,24 @@ def training_examples(
                     examples.append((question, joined, start + shift, text))
                 else:
                     examples.append((question, context, start, text))
-                made = (_without_answer_sentence(context, answer), similar)
-                for negative_context in made:
-                    if negative_context and rng.random() < negatives:
-                        examples.append((question, negative_context, None, ""))
-                swapped = _swap_name(question, context, names, rng)
-                if swapped and rng.random() < negatives:
-                    examples.append((swapped, context, None, ""))
+                cut = _without_answer_sentence(context, answer)
+                examples += _negatives(question, context, (cut, similar), names, rng, negatives)
     return examples
 
 
 # Capitalised word runs (not at the start of the text) and numbers: what a question is anchored on.
 _NAME = re.compile(r"(?<=\s)(?:[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)|\b\d[\d,.]*\b")
+
+
+def _negatives(question, context, others, names, rng: random.Random, chance: float):
+    """Unanswerable examples made from an answerable question, each with ``chance``: the
+    question read in each of ``others`` (contexts without its answer; None skipped), and the
+    question with a name swapped (``_swap_name``) read in its own ``context``."""
+    made = [(question, other, None, "") for other in others if other and rng.random() < chance]
+    swapped = _swap_name(question, context, names, rng)
+    if swapped and rng.random() < chance:
+        made.append((swapped, context, None, ""))
+    return made
 
 
 def _article_names(paragraphs) -> list[str]:
@@ -395,11 +401,7 @@ def _made_questions(articles, count: int, rng: random.Random, negatives: float):
     unanswerable = []
     for question, context, start, text in made:
         cut = _without_answer_sentence(context, {"answer_start": start, "text": text})
-        if cut and rng.random() < negatives:
-            unanswerable.append((question, cut, None, ""))
-        swapped = _swap_name(question, context, names[context], rng)
-        if swapped and rng.random() < negatives:
-            unanswerable.append((swapped, context, None, ""))
+        unanswerable += _negatives(question, context, (cut,), names[context], rng, negatives)
     print(f"made negatives {len(unanswerable)}")
     return made + unanswerable
 
