@@ -237,7 +237,11 @@ def collate(feats, rows):
 
 
 def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
-    """The reader alone on gold paragraphs: F1/EM never refusing, and refusal trade-offs."""
+    """The reader alone on gold paragraphs: F1/EM never refusing, and refusal trade-offs.
+
+    The trade-offs rank answers by the span's probability, the measure the shipped weights' epochs
+    were chosen by; the refusals by the library's confidence (its null difference) are given too.
+    """
     items = [
         (q, p["context"], [a["text"] for a in answers] if not impossible else [])
         for paragraphs in articles
@@ -245,7 +249,7 @@ def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
         for q, answers, impossible in p["qas"]
     ]
     net.eval()
-    scored = []  # (confidence, f1, em, answerable)
+    scored = []  # (span probability, f1, em, answerable, null difference)
     with torch.inference_mode():
         for begin in range(0, len(items), batch):
             chunk = items[begin : begin + batch]
@@ -257,9 +261,10 @@ def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
             }
             for i, (_, _, gold) in enumerate(chunk):
                 span = spans.get(i)
-                confidence = span.confidence if span else 0.0
+                probability = span.probability if span else 0.0
+                difference = span.null_difference if span else -math.inf
                 em, f1 = _metrics.best_scores(span.text, gold) if span and gold else (0.0, 0.0)
-                scored.append((confidence, f1, em, bool(gold)))
+                scored.append((probability, f1, em, bool(gold), difference))
     net.train()
     return summarise(scored)
 
@@ -277,6 +282,11 @@ def summarise(scored) -> dict:
         cut = confidences[math.ceil(0.8 * len(confidences)) - 1]  # answers 80 % of answerable
         figures["refused_at_80pct_answered"] = float(np.mean([s[0] < cut for s in unanswerable]))
         figures["threshold_at_80pct_answered"] = cut
+        differences = sorted((s[4] for s in answerable), reverse=True)
+        cut = differences[math.ceil(0.8 * len(differences)) - 1]
+        figures["refused_at_80pct_by_confidence"] = float(
+            np.mean([s[4] < cut for s in unanswerable])
+        )
         best = max(
             (_squad2_f1(scored, t), t) for t in sorted({round(s[0], 3) for s in scored} | {0.0})
         )

@@ -29,16 +29,25 @@ MAX_TOKENS = 384  # one window: [CLS] question [SEP] passage [SEP]
 STRIDE = 128  # word pieces shared by consecutive windows of a long passage
 MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 30
+# confidence = sigmoid(CONFIDENCE_SCALE × null difference + CONFIDENCE_SHIFT): a logistic fit of
+# "the answer is right" (F1 ≥ 0.5; any answer to an unanswerable question is wrong) on SQuAD
+# v2.0 dev read as rag.ask reads, by eval/choose_settings.py. Monotone, so it orders answers as
+# the null difference does; it only makes the number mean a share of right answers.
+CONFIDENCE_SCALE = 0.1474
+CONFIDENCE_SHIFT = -1.8456
 
 
 @dataclass(frozen=True)
 class Span:
     """The best answer the reader found in one passage.
 
-    ``start``/``end`` are character offsets in that passage's text; ``confidence`` is the model's
-    probability that this exact span is the answer (start × end probability, the "no answer"
-    position competing), and ``no_answer`` the same probability for "not in this passage".
-    ``score`` is the span's start + end logit, comparable across passages.
+    ``start``/``end`` are character offsets in that passage's text. ``null_difference`` weighs
+    this span against "not in this passage" alone: the span's start + end logit minus the
+    no-answer position's (SQuAD 2.0's null-score difference). ``confidence`` maps it to the
+    share of answers that were right at that difference on SQuAD v2.0 dev (see
+    ``CONFIDENCE_SCALE``). ``probability`` is the model's probability for this exact span (start ×
+    end probability, every span and "no answer" competing) and ``no_answer`` the same probability
+    for "not in this passage". ``score`` is the span's start + end logit.
     """
 
     passage: int
@@ -46,8 +55,10 @@ class Span:
     end: int
     text: str
     confidence: float
+    probability: float
     no_answer: float
     score: float
+    null_difference: float
 
 
 class Reader:
@@ -147,15 +158,16 @@ def best_spans(windows, start_logits: np.ndarray, end_logits: np.ndarray, passag
         span = _best_in_window(start_logits[row], end_logits[row], sequence, offsets, blocks)
         if span is None:
             continue
-        start, end, confidence, no_answer, score = span
+        start, end, *figures = span
         text = passages[passage]
-        if passage not in best or confidence > best[passage].confidence:
-            best[passage] = Span(passage, start, end, text[start:end], confidence, no_answer, score)
+        if passage not in best or figures[0] > best[passage].confidence:
+            best[passage] = Span(passage, start, end, text[start:end], *figures)
     return list(best.values())
 
 
 def _best_in_window(start_logits, end_logits, sequence, offsets, blocks: np.ndarray):
-    """(start char, end char, span probability, no-answer probability, logit score) or None.
+    """(start char, end char, confidence, span probability, no-answer probability, logit score,
+    null difference) or None.
     ``blocks`` numbers each token's block of lines; a span's two ends lie in the same one."""
     context = np.array([s == 1 for s in sequence])
     if not context.any():
@@ -171,13 +183,25 @@ def _best_in_window(start_logits, end_logits, sequence, offsets, blocks: np.ndar
     start, end = np.unravel_index(int(np.argmax(joint)), joint.shape)
     if joint[start, end] <= 0.0:
         return None
+    score = float(start_logits[start] + end_logits[end])
+    # Spans of slightly different extent ("1998", "in 1998") share the probability, so the
+    # confidence weighs the best one against no answer alone (chosen on SQuAD v2.0 dev).
+    null_difference = score - float(start_logits[0] + end_logits[0])
     return (
         offsets[start][0],
         offsets[end][1],
+        calibrated(null_difference),
         float(joint[start, end]),
         float(start_p[0] * end_p[0]),
-        float(start_logits[start] + end_logits[end]),
+        score,
+        null_difference,
     )
+
+
+def calibrated(null_difference: float) -> float:
+    """The confidence of a span whose start + end logit exceeds no answer's by this much."""
+    logit = CONFIDENCE_SCALE * null_difference + CONFIDENCE_SHIFT
+    return float(0.5 * (1.0 + np.tanh(0.5 * logit)))  # the sigmoid, without overflow
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

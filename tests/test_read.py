@@ -1,12 +1,20 @@
 """rag/read.py and rag/_reader_model.py: the trained span reader and its shipped weights."""
 
+import math
 import shutil
 
 import pytest
 from conftest import SAMPLE_CORPUS
 
 from rag import _reader_model
-from rag.read import MAX_ANSWER_TOKENS, MAX_TOKENS, STRIDE, encode_windows, load_reader
+from rag.read import (
+    MAX_ANSWER_TOKENS,
+    MAX_TOKENS,
+    STRIDE,
+    calibrated,
+    encode_windows,
+    load_reader,
+)
 
 FILLER = (
     "The committee met again in the spring to review the budget of the regional office. "
@@ -118,3 +126,22 @@ def test_weights_of_another_shape_are_refused(tmp_path):
     save_file({"head.weight": torch.zeros(3, 3)}, str(path))
     with pytest.raises(_reader_model.ReaderWeightsError, match="do not fit"):
         load_reader(path)
+
+
+def test_confidence_weighs_the_span_against_no_answer_alone(reader):
+    # Spans of slightly different extent share the span probability; the confidence compares
+    # the best one with "no answer" only, through the calibration chosen on SQuAD v2.0 dev.
+    (path,) = SAMPLE_CORPUS.glob("001_*.txt")
+    spans = reader.read(
+        "Who heads IOM's Counter-Trafficking Division?", [path.read_text(encoding="utf-8"), FILLER]
+    )
+    assert len(spans) == 2
+    for span in spans:
+        assert span.null_difference == pytest.approx(
+            math.log(span.probability) - math.log(span.no_answer), abs=1e-3
+        )
+        assert span.confidence == pytest.approx(calibrated(span.null_difference))
+    answer, filler = spans
+    assert answer.null_difference > filler.null_difference
+    assert answer.confidence > filler.confidence
+    assert calibrated(-50.0) < calibrated(0.0) < calibrated(50.0)
