@@ -3,7 +3,7 @@
 >>> reader = load_reader()
 >>> spans = reader.read("Who heads the division?", ["The division is headed by Ann Lee."])
 >>> spans[0].text, round(spans[0].confidence, 2)
-('Ann Lee', 0.9)
+('Ann Lee', 0.24)
 
 Each passage is read in windows of at most ``MAX_TOKENS`` word pieces (question included); a
 passage longer than that is read in overlapping strides. The span is exact text of the passage:
