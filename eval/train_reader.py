@@ -69,7 +69,12 @@ def load(path: Path) -> list[list[dict]]:
 
 
 def training_examples(
-    articles, rng: random.Random, negatives: float, unanswerable_copies: int, distractors: float
+    articles,
+    rng: random.Random,
+    negatives: float,
+    unanswerable_copies: int,
+    distractors: float,
+    inner_swaps: float = 0.0,
 ):
     """(question, context, answer_start or None, answer text) for training.
 
@@ -77,7 +82,9 @@ def training_examples(
     ``unanswerable_copies`` times; each made kind of negative is added to an answerable question
     with chance ``negatives``. With chance ``distractors`` a question's paragraph is read beside
     the most similar other paragraph of its article (before or after it), as retrieved passages
-    of several paragraphs are: the answer must be told from a near miss next to it.
+    of several paragraphs are: the answer must be told from a near miss next to it. With chance
+    ``inner_swaps`` an answerable question also gets a name swapped for another of its own
+    paragraph (``_swap_within``), as SQuAD 2.0's entity-swap questions are written.
     """
     examples = []
     for paragraphs in articles:
@@ -101,6 +108,10 @@ def training_examples(
                     examples.append((question, context, start, text))
                 cut = _without_answer_sentence(context, answer)
                 examples += _negatives(question, context, (cut, similar), names, rng, negatives)
+                if inner_swaps and rng.random() < inner_swaps:
+                    swapped = _swap_within(question, context, text, rng)
+                    if swapped:
+                        examples.append((swapped, context, None, ""))
     return examples
 
 
@@ -134,6 +145,32 @@ def _swap_name(question: str, context: str, names: list[str], rng: random.Random
     numeric = anchor.group(0)[0].isdigit()
     lowered = context.lower()
     pool = [n for n in names if n[0].isdigit() == numeric and n.lower() not in lowered]
+    if not pool:
+        return None
+    return question[: anchor.start()] + rng.choice(pool) + question[anchor.end() :]
+
+
+def _swap_within(question: str, context: str, answer: str, rng: random.Random) -> str | None:
+    """The question with one of its names or numbers replaced by another of the same kind from
+    its own paragraph (not the answer, not already in the question): every word of it is in the
+    paragraph, but what it asks is not said there (usually)."""
+    anchors = [m for m in _NAME.finditer(question) if m.group(0) in context]
+    if not anchors:
+        return None
+    anchor = rng.choice(anchors)
+    numeric = anchor.group(0)[0].isdigit()
+    taken = {m.group(0).lower() for m in anchors}
+    pool = sorted(
+        {
+            m.group(0)
+            for m in _NAME.finditer(context)
+            if m.group(0)[0].isdigit() == numeric
+            and context[: m.start()].rstrip()[-1:] not in ".!?"  # not a sentence's first word
+            and m.group(0).lower() not in taken
+            and m.group(0).lower() not in answer.lower()
+            and answer.lower() not in m.group(0).lower()
+        }
+    )
     if not pool:
         return None
     return question[: anchor.start()] + rng.choice(pool) + question[anchor.end() :]
@@ -340,8 +377,9 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not name.startswith(_reader_model.FROZEN_PREFIX)
     articles = load(TRAIN)
+    inner_swaps = args.inner_swaps if made else 0.0  # a stage-2 setting
     examples = training_examples(
-        articles, rng, args.negatives, args.unanswerable_copies, args.distractors
+        articles, rng, args.negatives, args.unanswerable_copies, args.distractors, inner_swaps
     )
     if made:
         examples += _made_questions(articles, made, rng, args.made_negatives)
@@ -438,6 +476,9 @@ def main() -> None:
                         help="add this many questions made from named entities")  # fmt: skip
     parser.add_argument("--made-negatives", type=float, default=0.0,
                         help="chance of each made negative per made question")  # fmt: skip
+    parser.add_argument("--inner-swaps", type=float, default=0.0,
+                        help="stage 2: chance per answerable question of a name swapped for "
+                        "another of its own paragraph")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",

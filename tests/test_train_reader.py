@@ -1,4 +1,4 @@
-"""eval/train_reader.py: the made negatives that stage 2 can add to its made questions."""
+"""eval/train_reader.py: the negatives that stage 2 can add to its questions."""
 
 import random
 import sys
@@ -6,9 +6,6 @@ import sys
 import pytest
 from conftest import PROJECT
 
-spacy = pytest.importorskip(
-    "spacy", reason="made questions need the train extra (make train-setup)"
-)
 sys.path.insert(0, str(PROJECT / "eval"))
 import train_reader  # noqa: E402
 
@@ -26,13 +23,18 @@ ARTICLE = [
 ]
 
 
+def _made_questions(negatives: float):
+    pytest.importorskip("spacy", reason="made questions need the train extra (make train-setup)")
+    try:
+        return train_reader._made_questions([ARTICLE], 100, random.Random(13), negatives)
+    except OSError:
+        pytest.skip("the spaCy English pipeline is not installed (make train-setup)")
+
+
 @pytest.fixture(scope="module")
 def made():
     """Every made question of the article, and every negative made from them."""
-    try:
-        return train_reader._made_questions([ARTICLE], 100, random.Random(13), negatives=1.0)
-    except OSError:
-        pytest.skip("the spaCy English pipeline is not installed (make train-setup)")
+    return _made_questions(negatives=1.0)
 
 
 def test_made_negatives_have_no_answer_in_what_is_read(made):
@@ -53,8 +55,37 @@ def test_made_negatives_have_no_answer_in_what_is_read(made):
 
 
 def test_no_made_negatives_without_the_option():
-    try:
-        made = train_reader._made_questions([ARTICLE], 100, random.Random(13), negatives=0.0)
-    except OSError:
-        pytest.skip("the spaCy English pipeline is not installed (make train-setup)")
+    made = _made_questions(negatives=0.0)
     assert made and all(start is not None for _, _, start, _ in made)
+
+
+SWAP_CONTEXT = (
+    "Officials met in Nanning and later in Kunming with Kelly Ryan in 2016 and 2017. "
+    "It was the third meeting. Geneva hosted the next one."
+)
+SWAP_QUESTION = "Who did officials meet in Nanning in 2016?"
+
+
+def test_a_name_swapped_within_its_paragraph():
+    swapped = {
+        train_reader._swap_within(SWAP_QUESTION, SWAP_CONTEXT, "Kelly Ryan", random.Random(seed))
+        for seed in range(20)
+    }
+    # A name or number of the same kind from the same paragraph: never the answer (Kelly Ryan),
+    # never a sentence's first word (It, Geneva).
+    assert swapped == {
+        SWAP_QUESTION.replace("Nanning", "Kunming"),
+        SWAP_QUESTION.replace("2016", "2017"),
+    }
+
+
+def test_inner_swaps_only_when_asked():
+    qa = (SWAP_QUESTION, [{"answer_start": 51, "text": "Kelly Ryan"}], False)
+    articles = [[{"context": SWAP_CONTEXT, "qas": [qa]}]]
+    plain = train_reader.training_examples(articles, random.Random(1), 0.0, 4, 0.0)
+    assert plain == [(SWAP_QUESTION, SWAP_CONTEXT, 51, "Kelly Ryan")]
+    assert train_reader.training_examples(articles, random.Random(1), 0.0, 4, 0.0, 0.0) == plain
+    swapped = train_reader.training_examples(articles, random.Random(1), 0.0, 4, 0.0, 1.0)
+    assert swapped[0] == plain[0] and len(swapped) == 2
+    question, context, start, text = swapped[1]
+    assert question != SWAP_QUESTION and context == SWAP_CONTEXT and start is None
