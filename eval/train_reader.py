@@ -138,39 +138,46 @@ def _swap_name(question: str, context: str, names: list[str], rng: random.Random
     """The question with one of its names or numbers (found in the paragraph) replaced by one
     of the same kind from elsewhere in the article that the paragraph never mentions: it looks
     answerable, but the paragraph does not answer it."""
-    anchors = [m for m in _NAME.finditer(question) if m.group(0) in context]
-    if not anchors:
-        return None
-    anchor = rng.choice(anchors)
-    numeric = anchor.group(0)[0].isdigit()
     lowered = context.lower()
-    pool = [n for n in names if n[0].isdigit() == numeric and n.lower() not in lowered]
-    if not pool:
-        return None
-    return question[: anchor.start()] + rng.choice(pool) + question[anchor.end() :]
+
+    def elsewhere(anchor: str, _asked: set[str]) -> list[str]:
+        numeric = anchor[0].isdigit()
+        return [n for n in names if n[0].isdigit() == numeric and n.lower() not in lowered]
+
+    return _swap(question, context, elsewhere, rng)
 
 
 def _swap_within(question: str, context: str, answer: str, rng: random.Random) -> str | None:
     """The question with one of its names or numbers replaced by another of the same kind from
     its own paragraph (not the answer, not already in the question): every word of it is in the
     paragraph, but what it asks is not said there (usually)."""
+    answer = answer.lower()
+
+    def within(anchor: str, asked: set[str]) -> list[str]:
+        numeric = anchor[0].isdigit()
+        return sorted(
+            {
+                m.group(0)
+                for m in _NAME.finditer(context)
+                if m.group(0)[0].isdigit() == numeric
+                and context[: m.start()].rstrip()[-1:] not in ".!?"  # not a sentence's first word
+                and m.group(0).lower() not in asked
+                and m.group(0).lower() not in answer
+                and answer not in m.group(0).lower()
+            }
+        )
+
+    return _swap(question, context, within, rng)
+
+
+def _swap(question: str, context: str, candidates, rng: random.Random) -> str | None:
+    """The question with one of its names or numbers that the paragraph holds replaced by one of
+    ``candidates(that name, the question's names in lower case)``; None when there is none."""
     anchors = [m for m in _NAME.finditer(question) if m.group(0) in context]
     if not anchors:
         return None
     anchor = rng.choice(anchors)
-    numeric = anchor.group(0)[0].isdigit()
-    taken = {m.group(0).lower() for m in anchors}
-    pool = sorted(
-        {
-            m.group(0)
-            for m in _NAME.finditer(context)
-            if m.group(0)[0].isdigit() == numeric
-            and context[: m.start()].rstrip()[-1:] not in ".!?"  # not a sentence's first word
-            and m.group(0).lower() not in taken
-            and m.group(0).lower() not in answer.lower()
-            and answer.lower() not in m.group(0).lower()
-        }
-    )
+    pool = candidates(anchor.group(0), {m.group(0).lower() for m in anchors})
     if not pool:
         return None
     return question[: anchor.start()] + rng.choice(pool) + question[anchor.end() :]
