@@ -8,6 +8,8 @@
         # not shipped: a trade, not a gain (README, "The reader: how it was made")
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
         --made-negatives 0.2 --out /tmp/n.safetensors  # tried, not shipped (README)
+    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
+        --inner-swaps 0.3 --out /tmp/s.safetensors  # tried, not shipped (README)
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
