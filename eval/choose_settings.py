@@ -40,6 +40,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
 DEV = ROOT.parent / "shared" / "benchmarks" / "squad" / "squad-v2.0-dev-articles1-5.json"
 RANKINGS = ("confidence", "score")
 TIE = 0.01  # refusal shares this close are taken as equal (7 of SQuAD v2.0 dev's 702)
@@ -52,10 +53,10 @@ def main() -> None:
     from tqdm import tqdm
 
     from embeddings import EmbeddingCache, load_embedder
-    from rag._metrics import best_scores
+    from rag._metrics import best_scores, refused_at_cut
     from rag.answer import DEFAULT_K
     from rag.evaluate import load_squad, squad_index
-    from rag.read import load_reader
+    from rag.read import calibrated, load_reader
 
     paragraphs, questions = load_squad(DEV)
     reader = load_reader(args.weights)
@@ -75,18 +76,20 @@ def main() -> None:
     results = []
     for n in range(1, DEFAULT_K + 1):
         for ranking in RANKINGS:
-            scored, by_probability = [], []  # (null difference or probability, f1, answerable)
+            scored = []  # (null difference, f1, answerable)
+            probabilities = ([], [])  # the best span's probability: (unanswerable, answerable)
             for gold, spans in read:
                 kept = [s for s in spans if s.passage < n]
                 best = max(kept, key=lambda s: getattr(s, ranking), default=None)
                 f1 = best_scores(best.text, gold)[1] if best and gold else 0.0
                 scored.append((best.null_difference if best else -math.inf, f1, bool(gold)))
-                by_probability.append((best.probability if best else 0.0, f1, bool(gold)))
+                probabilities[bool(gold)].append(best.probability if best else 0.0)
             never, refused, overall = _figures(scored)
+            by_probability = refused_at_cut(probabilities[1], probabilities[0])[0]
             results.append((refused, never, n, ranking, scored))
             print(
                 f"{n:8d}  {ranking:>11}  {never:17.1f}  {refused:15.3f}  {overall:15.1f}"
-                f"  {_figures(by_probability)[1]:35.3f}"
+                f"  {by_probability:35.3f}"
             )
     # Within a point of the most refusals, fewer passages win: each one read costs time.
     most = max(r[0] for r in results)
@@ -97,7 +100,7 @@ def main() -> None:
         [s[2] and s[1] >= 0.5 for s in scored if s[0] > -math.inf],
     )
     print(f"confidence = sigmoid({scale:.4f} × null difference + {shift:.4f})")
-    scored = [(_sigmoid(scale * d + shift) if d > -math.inf else 0.0, f1, a) for d, f1, a in scored]
+    scored = [(calibrated(d, scale, shift), f1, a) for d, f1, a in scored]
     answerable = [s for s in scored if s[2]]
     unanswerable = [s for s in scored if not s[2]]
     print("threshold  answered  refused  F1 (answerable)")
@@ -118,12 +121,12 @@ def main() -> None:
 
 def _figures(scored):
     """F1 never refusing, unanswerable refused at the cut answering 80 %, best overall F1."""
+    from rag._metrics import refused_at_cut
+
     answerable = [s for s in scored if s[2]]
     unanswerable = [s for s in scored if not s[2]]
     never = 100 * sum(s[1] for s in answerable) / len(answerable)
-    ranked = sorted((s[0] for s in answerable), reverse=True)
-    cut = ranked[math.ceil(0.8 * len(ranked)) - 1]
-    refused = sum(1 for s in unanswerable if s[0] < cut) / len(unanswerable)
+    refused = refused_at_cut([s[0] for s in answerable], [s[0] for s in unanswerable])[0]
     best = 0.0
     for t in sorted({s[0] for s in scored}) + [math.inf]:
         total = sum(s[1] if s[0] >= t else 0.0 for s in answerable)
@@ -145,10 +148,6 @@ def _fit_logistic(x: list[float], y: list[bool]) -> tuple[float, float]:
         if np.abs(step).max() < 1e-9:
             break
     return float(weights[0]), float(weights[1])
-
-
-def _sigmoid(z: float) -> float:
-    return float(0.5 * (1.0 + np.tanh(0.5 * z)))
 
 
 if __name__ == "__main__":

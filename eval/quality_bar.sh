@@ -17,8 +17,9 @@ $bin/rag index data/counter-trafficking --index "$out/ct-index" > "$out/ct-index
 $bin/rag eval eval/counter-trafficking.jsonl --index "$out/ct-index" --out "$out/ct" > "$out/ct.log" 2>&1
 for run in v1-open v1-gold v2-open ct; do
   $bin/python - "$out/$run" <<'PY'
-import json, math, sys
+import json, sys
 from pathlib import Path
+from rag._metrics import refused_at_cut
 folder = Path(sys.argv[1])
 r = json.loads((folder / "report.json").read_text())
 rows = [json.loads(line) for line in (folder / "per_question.jsonl").open()]
@@ -32,9 +33,9 @@ if unanswerable:
     refused = sum(1 for row in unanswerable if not row["found"])
     line += f"; unanswerable refused: {refused} of {len(unanswerable)} ({r['refused_rate']:.3f})"
     # The cut that answers 80 % of answerable questions, and what it refuses.
-    ranked = sorted((row["confidence"] for row in answerable), reverse=True)
-    cut = ranked[math.ceil(0.8 * len(ranked)) - 1]
-    at_cut = sum(1 for row in unanswerable if row["confidence"] < cut) / len(unanswerable)
+    at_cut, cut = refused_at_cut(
+        [row["confidence"] for row in answerable], [row["confidence"] for row in unanswerable]
+    )
     line += f"; refused at the cut answering 80 % ({cut:.3f}): {at_cut:.3f}"
 print(line)
 PY

@@ -324,15 +324,13 @@ def summarise(scored) -> dict:
         "em_never_refusing": 100 * float(np.mean([s[2] for s in answerable])),
     }
     if unanswerable:
-        confidences = sorted((s[0] for s in answerable), reverse=True)
-        cut = confidences[math.ceil(0.8 * len(confidences)) - 1]  # answers 80 % of answerable
-        figures["refused_at_80pct_answered"] = float(np.mean([s[0] < cut for s in unanswerable]))
-        figures["threshold_at_80pct_answered"] = cut
-        differences = sorted((s[4] for s in answerable), reverse=True)
-        cut = differences[math.ceil(0.8 * len(differences)) - 1]
-        figures["refused_at_80pct_by_confidence"] = float(
-            np.mean([s[4] < cut for s in unanswerable])
+        refused, cut = _metrics.refused_at_cut(
+            [s[0] for s in answerable], [s[0] for s in unanswerable]
         )
+        figures["refused_at_80pct_answered"], figures["threshold_at_80pct_answered"] = refused, cut
+        figures["refused_at_80pct_by_confidence"] = _metrics.refused_at_cut(
+            [s[4] for s in answerable], [s[4] for s in unanswerable]
+        )[0]
         best = max(
             (_squad2_f1(scored, t), t) for t in sorted({round(s[0], 3) for s in scored} | {0.0})
         )

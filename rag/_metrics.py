@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
@@ -120,3 +121,11 @@ def rounded(value):
     if isinstance(value, list):
         return [rounded(v) for v in value]
     return value
+
+
+def refused_at_cut(answerable: list[float], unanswerable: list[float], answered: float = 0.8):
+    """(share of unanswerable questions refused, the cut): the cut is the confidence that
+    answers the ``answered`` share of answerable questions, the issue-9 bar's operating point."""
+    ranked = sorted(answerable, reverse=True)
+    cut = ranked[math.ceil(answered * len(ranked)) - 1]
+    return sum(1 for c in unanswerable if c < cut) / len(unanswerable), cut

@@ -198,9 +198,11 @@ def _best_in_window(start_logits, end_logits, sequence, offsets, blocks: np.ndar
     )
 
 
-def calibrated(null_difference: float) -> float:
+def calibrated(
+    null_difference: float, scale: float = CONFIDENCE_SCALE, shift: float = CONFIDENCE_SHIFT
+) -> float:
     """The confidence of a span whose start + end logit exceeds no answer's by this much."""
-    logit = CONFIDENCE_SCALE * null_difference + CONFIDENCE_SHIFT
+    logit = scale * null_difference + shift
     return float(0.5 * (1.0 + np.tanh(0.5 * logit)))  # the sigmoid, without overflow
 
 

@@ -133,6 +133,13 @@ def test_scores_are_the_best_over_gold_answers():
         _metrics.best_scores("x", [])
 
 
+def test_refused_at_the_cut_that_answers_80_percent():
+    # 10 answerable: the 8th best, 0.3, answers 8 of 10; unanswerable below it are refused.
+    answerable = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.35, 0.3, 0.2, 0.1]
+    refused, cut = _metrics.refused_at_cut(answerable, [0.05, 0.29, 0.3, 0.95])
+    assert (refused, cut) == (0.5, 0.3)
+
+
 def test_recall_and_mrr_hand_worked():
     ranked = _metrics.distinct_sources(["/d/a", "/d/a", "/d/b", "/d/c", "/d/b", "/d/d"], 3)
     assert ranked == ["/d/a", "/d/b", "/d/c"]
