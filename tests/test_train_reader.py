@@ -23,12 +23,18 @@ ARTICLE = [
 ]
 
 
-def _made_questions(negatives: float):
+def _with_spacy(make):
     pytest.importorskip("spacy", reason="made questions need the train extra (make train-setup)")
     try:
-        return train_reader._made_questions([ARTICLE], 100, random.Random(13), negatives)
+        return make()
     except OSError:
         pytest.skip("the spaCy English pipeline is not installed (make train-setup)")
+
+
+def _made_questions(negatives: float):
+    return _with_spacy(
+        lambda: train_reader._made_questions([ARTICLE], 100, random.Random(13), negatives)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +95,36 @@ def test_inner_swaps_only_when_asked():
     assert swapped[0] == plain[0] and len(swapped) == 2
     question, context, start, text = swapped[1]
     assert question != SWAP_QUESTION and context == SWAP_CONTEXT and start is None
+
+
+NEGATED = {
+    "What is the capital of France?": "What is not the capital of France?",
+    "When did the war end?": "When did the war not end?",
+    "Who founded the company?": "Who never founded the company?",
+    "Who was elected president in 1990?": "Who was not elected president in 1990?",
+    "What position does Kelly Ryan hold?": "What position does Kelly Ryan not hold?",
+    "Who did not sign the treaty?": None,  # already negated
+}
+
+
+def test_negated_questions_by_their_parse():
+    from synthetic_questions import negated
+
+    nlp = _with_spacy(train_reader._english)
+    assert {question: negated(question, nlp) for question in NEGATED} == NEGATED
+
+
+def test_negated_questions_are_unanswerable_in_their_own_paragraph():
+    context = "The war ended in 1945. Kelly Ryan founded the company."
+    qas = [
+        ("When did the war end?", [{"answer_start": 17, "text": "1945"}], False),
+        ("Who founded the company?", [{"answer_start": 23, "text": "Kelly Ryan"}], False),
+        ("Who founded the school?", [], True),
+    ]
+    articles = [[{"context": context, "qas": qas}]]
+    made = _with_spacy(lambda: train_reader._negated_questions(articles, random.Random(1), 1.0))
+    assert made == [
+        ("When did the war not end?", context, None, ""),
+        ("Who never founded the company?", context, None, ""),
+    ]
+    assert train_reader._negated_questions(articles, random.Random(1), 0.0) == []
