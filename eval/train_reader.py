@@ -11,7 +11,7 @@
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
         --inner-swaps 0.3 --out /tmp/s.safetensors  # tried, not shipped (README)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --negations 0.3 --out /tmp/g.safetensors  # tried (README)
+        --negations 0.2 --out /tmp/g.safetensors  # tried, not shipped (README)
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
