@@ -90,8 +90,9 @@ def negated(question, nlp) -> str | None:
     """The question turned to its negation by its parse, or None: "not" after a copula ("What
     is not the capital …?"), before the verb that has an auxiliary ("When did the war not
     end?"), "never" before a verb that has none ("Who never founded …?"). SQuAD 2.0's writers
-    made a tenth of its unanswerable questions so; the paragraph that answers the question says
-    nothing of its negation."""
+    made about a tenth of its unanswerable questions so; the paragraph that answers the question
+    rarely says anything of its negation. Tried, not shipped: the reader learns that a "not"
+    means no answer, rather than to read (README, "Tried, not shipped: negated questions")."""
     doc = nlp(question)
     if any(t.dep_ == "neg" for t in doc):
         return None  # already negated: its negation may be what the paragraph says
