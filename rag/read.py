@@ -159,9 +159,9 @@ def best_spans(windows, start_logits: np.ndarray, end_logits: np.ndarray, passag
         if span is None:
             continue
         start, end, *figures = span
-        text = passages[passage]
-        if passage not in best or figures[0] > best[passage].confidence:
-            best[passage] = Span(passage, start, end, text[start:end], *figures)
+        found = Span(passage, start, end, passages[passage][start:end], *figures)
+        if passage not in best or found.confidence > best[passage].confidence:
+            best[passage] = found
     return list(best.values())
 
 
