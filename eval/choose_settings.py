@@ -121,18 +121,14 @@ def main() -> None:
 
 def _figures(scored):
     """F1 never refusing, unanswerable refused at the cut answering 80 %, best overall F1."""
-    from rag._metrics import refused_at_cut
+    from rag._metrics import best_squad2_f1, refused_at_cut
 
     answerable = [s for s in scored if s[2]]
     unanswerable = [s for s in scored if not s[2]]
     never = 100 * sum(s[1] for s in answerable) / len(answerable)
     refused = refused_at_cut([s[0] for s in answerable], [s[0] for s in unanswerable])[0]
-    best = 0.0
-    for t in sorted({s[0] for s in scored}) + [math.inf]:
-        total = sum(s[1] if s[0] >= t else 0.0 for s in answerable)
-        total += sum(1 for s in unanswerable if s[0] < t)
-        best = max(best, 100 * total / len(scored))
-    return never, refused, best
+    best = best_squad2_f1([(s[0], s[1] if s[2] else None) for s in scored])[0]
+    return never, refused, 100 * best
 
 
 def _fit_logistic(x: list[float], y: list[bool]) -> tuple[float, float]:

@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -298,7 +299,7 @@ def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
         for q, answers, impossible in p["qas"]
     ]
     net.eval()
-    scored = []  # (span probability, f1, em, answerable, null difference)
+    scored = []
     with torch.inference_mode():
         for begin in range(0, len(items), batch):
             chunk = items[begin : begin + batch]
@@ -310,43 +311,52 @@ def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
             }
             for i, (_, _, gold) in enumerate(chunk):
                 span = spans.get(i)
-                probability = span.probability if span else 0.0
-                difference = span.null_difference if span else -math.inf
                 em, f1 = _metrics.best_scores(span.text, gold) if span and gold else (0.0, 0.0)
-                scored.append((probability, f1, em, bool(gold), difference))
+                scored.append(
+                    Scored(
+                        probability=span.probability if span else 0.0,
+                        null_difference=span.null_difference if span else -math.inf,
+                        f1=f1,
+                        em=em,
+                        answerable=bool(gold),
+                    )
+                )
     net.train()
     return summarise(scored)
 
 
-def summarise(scored) -> dict:
-    answerable = [s for s in scored if s[3]]
-    unanswerable = [s for s in scored if not s[3]]
+class Scored(NamedTuple):
+    """One question read in its gold paragraph: the best span's two confidences and scores."""
+
+    probability: float  # the span's probability, the measure epochs are kept by
+    null_difference: float  # the library's confidence, before calibration
+    f1: float
+    em: float
+    answerable: bool
+
+
+def summarise(scored: list[Scored]) -> dict:
+    answerable = [s for s in scored if s.answerable]
+    unanswerable = [s for s in scored if not s.answerable]
     figures = {
         "n": len(scored),
-        "f1_never_refusing": 100 * float(np.mean([s[1] for s in answerable])),
-        "em_never_refusing": 100 * float(np.mean([s[2] for s in answerable])),
+        "f1_never_refusing": 100 * float(np.mean([s.f1 for s in answerable])),
+        "em_never_refusing": 100 * float(np.mean([s.em for s in answerable])),
     }
     if unanswerable:
         refused, cut = _metrics.refused_at_cut(
-            [s[0] for s in answerable], [s[0] for s in unanswerable]
+            [s.probability for s in answerable], [s.probability for s in unanswerable]
         )
         figures["refused_at_80pct_answered"], figures["threshold_at_80pct_answered"] = refused, cut
         figures["refused_at_80pct_by_confidence"] = _metrics.refused_at_cut(
-            [s[4] for s in answerable], [s[4] for s in unanswerable]
+            [s.null_difference for s in answerable], [s.null_difference for s in unanswerable]
         )[0]
-        best = max(
-            (_squad2_f1(scored, t), t) for t in sorted({round(s[0], 3) for s in scored} | {0.0})
+        best, threshold = _metrics.best_squad2_f1(
+            [(s.probability, s.f1 if s.answerable else None) for s in scored],
+            thresholds={round(s.probability, 3) for s in scored} | {0.0},
         )
-        figures["squad2_f1_best"], figures["best_threshold"] = 100 * best[0], best[1]
+        figures["squad2_f1_best"], figures["best_threshold"] = 100 * best, threshold
     return figures
-
-
-def _squad2_f1(scored, threshold: float) -> float:
-    """SQuAD 2.0's overall F1: a refused unanswerable scores 1, a refused answerable 0."""
-    return float(
-        np.mean([(s[1] if s[0] >= threshold else 0.0) if s[3] else float(s[0] < threshold)
-                 for s in scored])
-    )  # fmt: skip
 
 
 def train(args) -> None:

@@ -129,3 +129,23 @@ def refused_at_cut(answerable: list[float], unanswerable: list[float], answered:
     ranked = sorted(answerable, reverse=True)
     cut = ranked[math.ceil(answered * len(ranked)) - 1]
     return sum(1 for c in unanswerable if c < cut) / len(unanswerable), cut
+
+
+def best_squad2_f1(scored, thresholds=None) -> tuple[float, float]:
+    """(SQuAD 2.0's overall F1 as a share, the threshold) at the best threshold, answering when
+    the confidence is at least the threshold. ``scored`` holds (confidence, F1 or None for an
+    unanswerable question); a refused unanswerable question scores 1, a refused answerable one
+    0. ``thresholds`` default to every confidence and infinity (refuse all); ties go to the
+    higher threshold. One pass over the sorted confidences, not one per threshold."""
+    if thresholds is None:
+        thresholds = {c for c, _ in scored} | {math.inf}
+    ranked = sorted(scored, key=lambda s: s[0])
+    total = sum(f1 for _, f1 in ranked if f1 is not None)  # threshold below everything
+    best, below = (-1.0, -math.inf), 0
+    for threshold in sorted(thresholds):
+        while below < len(ranked) and ranked[below][0] < threshold:
+            confidence, f1 = ranked[below]
+            total += 1.0 if f1 is None else -f1  # now refused
+            below += 1
+        best = max(best, (total / len(scored), threshold))
+    return best

@@ -1,6 +1,8 @@
 """rag/evaluate.py: metrics on hand-worked cases, loaders, thresholds, `rag eval` end to end."""
 
 import json
+import math
+import random
 import re
 
 import pytest
@@ -138,6 +140,26 @@ def test_refused_at_the_cut_that_answers_80_percent():
     answerable = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.35, 0.3, 0.2, 0.1]
     refused, cut = _metrics.refused_at_cut(answerable, [0.05, 0.29, 0.3, 0.95])
     assert (refused, cut) == (0.5, 0.3)
+
+
+def test_best_squad2_f1_hand_worked_and_as_every_threshold_tried_alone():
+    # Answer at 0.5 and up: 0.9 (F1 1) and 0.6 (F1 0.5) answered, 0.2 (F1 1) refused, the two
+    # unanswerable (0.7 answered, 0.1 refused): (1 + 0.5 + 0 + 0 + 1) / 5.
+    scored = [(0.9, 1.0), (0.6, 0.5), (0.2, 1.0), (0.7, None), (0.1, None)]
+    assert _metrics.best_squad2_f1(scored, thresholds=[0.5]) == (pytest.approx(0.5), 0.5)
+    rng = random.Random(3)
+    scored = [(round(rng.random(), 2), rng.choice([None, 0.0, 0.4, 1.0])) for _ in range(300)]
+
+    def overall(threshold):
+        return sum(
+            (f1 if c >= threshold else 0.0) if f1 is not None else float(c < threshold)
+            for c, f1 in scored
+        ) / len(scored)
+
+    thresholds = sorted({c for c, _ in scored} | {math.inf})
+    best, threshold = _metrics.best_squad2_f1(scored)
+    assert best == pytest.approx(max(overall(t) for t in thresholds))
+    assert overall(threshold) == pytest.approx(best)
 
 
 def test_recall_and_mrr_hand_worked():
