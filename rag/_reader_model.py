@@ -19,7 +19,7 @@ from rag.errors import RagError
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "reader.safetensors"
 # Written by eval/train_reader.py; a different file is refused at load.
-WEIGHTS_SHA256 = "a313956ae31d4d23276b97f5e7c0bc9db3809f429525a67e9caca44d38aad1c4"
+WEIGHTS_SHA256 = "475e8e4edae81ba8018d652296737ee209fd80293cfa49c78f549396004897c0"
 FROZEN_PREFIX = "encoder.embeddings.word_embeddings."
 
 

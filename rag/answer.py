@@ -18,7 +18,7 @@ __all__ = ["Answer", "Citation", "ask"]
 
 DEFAULT_K = 5
 # Answers below this confidence are reported as not found; chosen on SQuAD v2.0 dev (see README).
-MIN_CONFIDENCE = 0.08
+MIN_CONFIDENCE = 0.06
 # The reader reads only the best few retrieved passages, and the answer is the span that wins
 # this comparison across them; both chosen on SQuAD v2.0 dev by eval/choose_settings.py.
 PASSAGES_READ = 2

@@ -19,11 +19,9 @@ QUESTIONS = [
         "002_",
     ),
     ("What position does Nicole Voorhuis hold?", "Senior Public Prosecutor", "003_"),
-    (
-        "Who is the Head of Unit of INTPA G6 - Migration and Forced Displacement?",
-        "Francesco Luciani",
-        "004_",
-    ),
+    # An answer in a list item. The sample set's longer "… INTPA G6 - Migration and Forced
+    # Displacement?" gets the next item's name since the made negatives (README).
+    ("Who is the Head of Unit of INTPA G6?", "Francesco Luciani", "004_"),
 ]
 OFF_TOPIC = "What is the boiling point of mercury?"
 ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations"}

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-HEAD_OF_UNIT = "Who is the Head of Unit of INTPA G6 - Migration and Forced Displacement?"
+HEAD_OF_UNIT = "Who is the Head of Unit of INTPA G6?"
 HOSTILE = (
     '# Harbour <img src=x onerror="window.__pwned = 5"> Report\n\n'
     "The harbour master of Port Elwin is Tomasz Wierzbicki.\n"

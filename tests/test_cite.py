@@ -16,7 +16,7 @@ from rag.cite import (
     render_source,
 )
 
-HEAD_OF_UNIT = "Who is the Head of Unit of INTPA G6 - Migration and Forced Displacement?"
+HEAD_OF_UNIT = "Who is the Head of Unit of INTPA G6?"
 HOSTILE = (
     "# Harbour <img src=x onerror=\"alert('title')\"> Report\n\n"
     "The harbour master of Port Elwin is Tomasz Wierzbicki.\n"
