@@ -2,6 +2,9 @@
 each tried and not shipped (eval/TRIED.md):
 
     .venv/bin/python eval/rescore_open.py        # about 6 min on 2 cores
+    git show b467292:rag/weights/reader.safetensors > /tmp/previous.safetensors
+    .venv/bin/python eval/rescore_open.py --weights /tmp/previous.safetensors \
+        --curve 0.1474 -1.8456 --threshold 0.08   # the previous release, with its own settings
 
 - a rank penalty: δ times the passage's rank (0 for the first) taken off the null difference
   (retrieval already ranked the later passages lower); also on the sample set, where it prints
@@ -21,6 +24,7 @@ half is not one effect.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import math
 import re
@@ -39,6 +43,17 @@ _WORD = re.compile(r"\w+")
 
 
 def main() -> None:
+    from rag.answer import MIN_CONFIDENCE
+    from rag.read import CONFIDENCE_SCALE, CONFIDENCE_SHIFT
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", help="a reader file to read with (default: the shipped one)")
+    parser.add_argument("--curve", nargs=2, type=float, metavar=("SCALE", "SHIFT"),
+                        default=(CONFIDENCE_SCALE, CONFIDENCE_SHIFT),
+                        help="the confidence curve, for the sample set")  # fmt: skip
+    parser.add_argument("--threshold", type=float, default=MIN_CONFIDENCE,
+                        help="the default threshold, for the sample set")  # fmt: skip
+    args = parser.parse_args()
     from tqdm import tqdm
 
     from embeddings import EmbeddingCache, load_embedder
@@ -47,7 +62,7 @@ def main() -> None:
     from rag.read import load_reader
 
     paragraphs, questions = load_squad(DEV)
-    reader = load_reader()
+    reader = load_reader(args.weights)
     read = []  # per question: (question, gold answers, passages read, spans)
     with tempfile.TemporaryDirectory(prefix="rescore-") as folder:
         embedder = load_embedder(cache=EmbeddingCache(Path(folder) / "embeddings.sqlite"))
@@ -73,17 +88,17 @@ def main() -> None:
     for weight in (0, 5, 10, 20, 40):
         added = functools.partial(_similar, weight, similarity)
         _report(f"similarity, λ {weight}", read, 2, added)
-    _sample_set(reader)
+    _sample_set(reader, args.curve, args.threshold)
 
 
-def _sample_set(reader) -> None:
+def _sample_set(reader, curve: tuple[float, float], threshold: float) -> None:
     """The rank penalty on the sample set: right answers and refusals as ``rag eval`` counts."""
     import rag
     from embeddings import EmbeddingCache, load_embedder
     from rag._metrics import best_scores
-    from rag.answer import DEFAULT_K, MIN_CONFIDENCE
+    from rag.answer import DEFAULT_K
     from rag.evaluate import load_questions
-    from rag.read import CONFIDENCE_SCALE, CONFIDENCE_SHIFT, calibrated
+    from rag.read import calibrated
 
     questions = load_questions(ROOT / "eval" / "counter-trafficking.jsonl")
     with tempfile.TemporaryDirectory(prefix="rescore-") as folder:
@@ -101,12 +116,8 @@ def _sample_set(reader) -> None:
                 kept = [s for s in spans if s.passage < n]
                 values = [s.null_difference - delta * s.passage for s in kept]
                 best = int(np.argmax(values)) if values else None
-                confidence = (
-                    calibrated(values[best], CONFIDENCE_SCALE, CONFIDENCE_SHIFT)
-                    if best is not None
-                    else 0.0
-                )
-                found = confidence >= MIN_CONFIDENCE
+                confidence = calibrated(values[best], *curve) if best is not None else 0.0
+                found = confidence >= threshold
                 if gold:
                     right += found and best_scores(kept[best].text, gold)[1] >= 0.5
                 else:
