@@ -21,8 +21,9 @@ WordNet and lemminflect: make train-setup). --made-questions 0 stops after stage
 
 Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
 questions, plus made negatives: the question with the answer's sentence cut out of its paragraph,
-beside the most similar other paragraph of the same article, or with a name swapped; and the
-made questions of stage 2). The epoch kept is the one with the best SQuAD 2.0 F1 on
+beside the most similar other paragraph of the same article, or with a name swapped; and in
+stage 2 the made questions, their made negatives, names swapped within the paragraph and words
+turned to their antonyms). The epoch kept is the one with the best SQuAD 2.0 F1 on
 squad-v2.0-dev-articles1-5.json (gold paragraphs, best threshold), where the stage-2 settings were
 also chosen. squad-v1.1-dev-article1.json is only reported, never used to choose.
 Prints the training curve, the dev and report figures of the reader alone, and the time taken.

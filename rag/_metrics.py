@@ -144,7 +144,7 @@ def best_squad2_f1(scored, thresholds=None) -> tuple[float, float]:
     best, below = (-1.0, -math.inf), 0
     for threshold in sorted(thresholds):
         while below < len(ranked) and ranked[below][0] < threshold:
-            confidence, f1 = ranked[below]
+            f1 = ranked[below][1]
             total += 1.0 if f1 is None else -f1  # now refused
             below += 1
         best = max(best, (total / len(scored), threshold))
