@@ -73,6 +73,7 @@ def main() -> None:
             spans = reader.read(question.question, passages)
             read.append((question.question, question.answers, passages, spans))
         similarity = _similarities(embedder, read)
+        sample_set = _read_sample_set(reader, embedder)
     print(f"{DEV.name}: {len(read)} questions, {sum(1 for r in read if r[1])} answerable")
     print("F1 never refusing / refused at the 80 % cut: whole file | first half | second half")
     for n in (2, 3):
@@ -88,45 +89,51 @@ def main() -> None:
     for weight in (0, 5, 10, 20, 40):
         added = functools.partial(_similar, weight, similarity)
         _report(f"similarity, λ {weight}", read, 2, added)
-    _sample_set(reader, args.curve, args.threshold)
+    _report_sample_set(sample_set, args.curve, args.threshold)
 
 
-def _sample_set(reader, curve: tuple[float, float], threshold: float) -> None:
-    """The rank penalty on the sample set: right answers and refusals as ``rag eval`` counts."""
+def _read_sample_set(reader, embedder):
+    """The sample set's questions read as the SQuAD ones are, with the same (cached) embedder."""
     import rag
-    from embeddings import EmbeddingCache, load_embedder
-    from rag._metrics import best_scores
     from rag.answer import DEFAULT_K
     from rag.evaluate import load_questions
+
+    index = rag.Index(embedder)
+    index.sync([ROOT / "data" / "counter-trafficking"])
+    read = []
+    for question in load_questions(ROOT / "eval" / "counter-trafficking.jsonl"):
+        passages = [hit.text for hit in index.search(question.question, k=DEFAULT_K)[:3]]
+        spans = reader.read(question.question, passages)
+        read.append((question.question, question.answers, passages, spans))
+    return read
+
+
+def _report_sample_set(read, curve: tuple[float, float], threshold: float) -> None:
+    """The rank penalty on the sample set: right answers and refusals as ``rag eval`` counts."""
+    from rag._metrics import best_scores
     from rag.read import calibrated
 
-    questions = load_questions(ROOT / "eval" / "counter-trafficking.jsonl")
-    with tempfile.TemporaryDirectory(prefix="rescore-") as folder:
-        index = rag.Index(load_embedder(cache=EmbeddingCache(Path(folder) / "embeddings.sqlite")))
-        index.sync([ROOT / "data" / "counter-trafficking"])
-        read = []
-        for question in questions:
-            hits = index.search(question.question, k=DEFAULT_K)[:3]
-            read.append((question.answers, reader.read(question.question, [h.text for h in hits])))
     print(f"sample set: {len(read)} questions; right of answerable, refused of unanswerable")
     for n in (2, 3):
         for delta in (0, 1, 2, 3):
             right = refused = 0
-            for gold, spans in read:
-                kept = [s for s in spans if s.passage < n]
-                values = [s.null_difference - delta * s.passage for s in kept]
-                best = int(np.argmax(values)) if values else None
-                confidence = calibrated(values[best], *curve) if best is not None else 0.0
-                found = confidence >= threshold
+            for i, (question, gold, texts, spans) in enumerate(read):
+                penalty = functools.partial(_rank_penalty, delta)
+                value, best = _best(spans, n, penalty, question, texts, i)
+                found = best is not None and calibrated(value, *curve) >= threshold
                 if gold:
-                    right += found and best_scores(kept[best].text, gold)[1] >= 0.5
+                    right += found and best_scores(best.text, gold)[1] >= 0.5
                 else:
                     refused += not found
-            answerable = sum(1 for gold, _ in read if gold)
+            answerable = sum(1 for r in read if r[1])
             print(
                 f"rank penalty, {n} passages, δ {delta}: right {right} of {answerable},"
                 f" refused {refused} of {len(read) - answerable}"
             )
+
+
+def _no_change(_span, _question, _passage, _i) -> float:
+    return 0.0
 
 
 def _rank_penalty(delta: float, span, _question, _passage, _i) -> float:
@@ -149,12 +156,9 @@ def _report(label: str, read, passages: int, adjust) -> None:
 
     scored = []  # (adjusted null difference, F1, answerable)
     for i, (question, gold, texts, spans) in enumerate(read):
-        kept = [s for s in spans if s.passage < passages]
-
-        values = [s.null_difference + adjust(s, question, texts[s.passage], i) for s in kept]
-        best = int(np.argmax(values)) if kept else None
-        f1 = best_scores(kept[best].text, gold)[1] if best is not None and gold else 0.0
-        scored.append((values[best] if best is not None else -math.inf, f1, bool(gold)))
+        value, best = _best(spans, passages, adjust, question, texts, i)
+        f1 = best_scores(best.text, gold)[1] if best is not None and gold else 0.0
+        scored.append((value, f1, bool(gold)))
     half = len(scored) // 2
     figures = []
     for part in (scored, scored[:half], scored[half:]):
@@ -164,6 +168,17 @@ def _report(label: str, read, passages: int, adjust) -> None:
         refused = refused_at_cut([s[0] for s in answerable], [s[0] for s in unanswerable])[0]
         figures.append(f"{f1:.1f} / {100 * refused:.1f} %")
     print(f"{label:34} " + " | ".join(figures))
+
+
+def _best(spans, passages: int, adjust, question: str, texts: list[str], i: int):
+    """(adjusted null difference, span) of the best span among the first ``passages`` passages;
+    (-inf, None) when there is none."""
+    kept = [s for s in spans if s.passage < passages]
+    values = [s.null_difference + adjust(s, question, texts[s.passage], i) for s in kept]
+    if not kept:
+        return -math.inf, None
+    best = int(np.argmax(values))
+    return values[best], kept[best]
 
 
 def _sentence_around(passage: str, span, width: int = 0) -> str:
@@ -178,10 +193,8 @@ def _sentence_around(passage: str, span, width: int = 0) -> str:
 def _similarities(embedder, read) -> list[float]:
     """Per question: cosine of the question and the sentence of its best span (2 passages)."""
     pairs = []
-    for question, _, texts, spans in read:
-        best = max(
-            (s for s in spans if s.passage < 2), key=lambda s: s.null_difference, default=None
-        )
+    for i, (question, _, texts, spans) in enumerate(read):
+        best = _best(spans, 2, _no_change, question, texts, i)[1]
         pairs.append((question, _sentence_around(texts[best.passage], best) if best else ""))
     vectors = embedder.embed([text for pair in pairs for text in pair])
     vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -119,7 +119,6 @@ def antonym_swapped(question: str, said: set[str], nlp, wordnet, rng: random.Ran
     word was ("sold" → "bought"), or None. SQuAD 2.0's writers made a fifth of its unanswerable
     questions so (WordNet 3.0 from ``wn``, inflections from ``lemminflect``: make train-setup).
     """
-
     from lemminflect import getInflection
 
     swaps = []

