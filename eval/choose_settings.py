@@ -44,6 +44,11 @@ sys.path.insert(0, str(ROOT))
 DEV = ROOT.parent / "shared" / "benchmarks" / "squad" / "squad-v2.0-dev-articles1-5.json"
 RANKINGS = ("confidence", "score")
 TIE = 0.01  # refusal shares this close are taken as equal (7 of SQuAD v2.0 dev's 702)
+THRESHOLDS = (
+    [step / 1000 for step in range(20)]
+    + [step / 100 for step in range(2, 30)]
+    + [step / 100 for step in range(30, 100, 5)]
+)
 
 
 def main() -> None:
@@ -95,24 +100,18 @@ def main() -> None:
     most = max(r[0] for r in results)
     near = [r for r in results if r[0] >= most - TIE]
     refused, never, n, ranking, scored = max(near, key=lambda r: (-r[2], r[0], r[1]))
-    scale, shift = _fit_logistic(
-        [s[0] for s in scored if s[0] > -math.inf],
-        [s[2] and s[1] >= 0.5 for s in scored if s[0] > -math.inf],
-    )
+    scale, shift = fit_confidence(scored)
     print(f"confidence = sigmoid({scale:.4f} × null difference + {shift:.4f})")
     scored = [(calibrated(d, scale, shift), f1, a) for d, f1, a in scored]
     answerable = [s for s in scored if s[2]]
     unanswerable = [s for s in scored if not s[2]]
     print("threshold  answered  refused  F1 (answerable)")
-    default = 0.0
-    grid = [step / 1000 for step in range(20)] + [step / 100 for step in range(2, 30)]
-    for t in grid + [step / 100 for step in range(30, 100, 5)]:
+    for t in THRESHOLDS:
         f1 = 100 * sum(s[1] for s in answerable if s[0] >= t) / len(answerable)
-        if f1 >= never - 1.0:
-            default = t
         answered = sum(1 for s in answerable if s[0] >= t) / len(answerable)
         refused_now = sum(1 for s in unanswerable if s[0] < t) / len(unanswerable)
         print(f"{t:9.3f}  {answered:8.3f}  {refused_now:7.3f}  {f1:15.1f}")
+    default = default_threshold(scored)
     print(
         f"chosen: read {n} passages, compared by {ranking} (refused at the 80 % cut {refused:.3f}),"
         f" confidence scale {scale:.4f} shift {shift:.4f}, default threshold {default:.3f}"
@@ -129,6 +128,25 @@ def _figures(scored):
     refused = refused_at_cut([s[0] for s in answerable], [s[0] for s in unanswerable])[0]
     best = best_squad2_f1([(s[0], s[1] if s[2] else None) for s in scored])[0]
     return never, refused, 100 * best
+
+
+def fit_confidence(scored) -> tuple[float, float]:
+    """(scale, shift) of the confidence curve: "the answer is right" (F1 ≥ 0.5; any answer to an
+    unanswerable question is wrong) over the null difference of ``scored``'s (null difference,
+    F1, answerable) rows; a question with no span at all has no part in it."""
+    found = [s for s in scored if s[0] > -math.inf]
+    return _fit_logistic([s[0] for s in found], [s[2] and s[1] >= 0.5 for s in found])
+
+
+def default_threshold(scored) -> float:
+    """The largest of ``THRESHOLDS`` that keeps F1 on the answerable questions of ``scored``'s
+    (confidence, F1, answerable) rows within 1 point of never refusing."""
+    answerable = [s for s in scored if s[2]]
+
+    def f1_at(threshold: float) -> float:
+        return 100 * sum(s[1] for s in answerable if s[0] >= threshold) / len(answerable)
+
+    return max((t for t in THRESHOLDS if f1_at(t) >= f1_at(0.0) - 1.0), default=0.0)
 
 
 def _fit_logistic(x: list[float], y: list[bool]) -> tuple[float, float]:

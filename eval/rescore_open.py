@@ -10,10 +10,15 @@ each tried and not shipped (eval/TRIED.md):
   (retrieval already ranked the later passages lower); also on the sample set, where it prints
   the answerable questions answered right (F1 ≥ 0.5) and the unanswerable ones refused, at the
   shipped confidence curve and default threshold;
-- names missing: w × the count of the question's capitalised words and numbers (after its first
-  word) that the answer's sentence and its neighbours lack, taken off the null difference;
+- names missing: w × the count of the question's capitalised words and numbers (its first word
+  aside) that the answer's sentence and its neighbours lack, taken off the null difference;
 - similarity: λ × the bundled sentence embedder's cosine between the question and the answer's
   sentence, added to the null difference.
+
+For the last two, also what each weight would do if shipped: the confidence curve and default
+threshold `eval/choose_settings.py` would fit on v2.0 dev with it, and what they give on the files
+nothing is chosen on: SQuAD v1.1 article 1 read in gold mode (each question in its own paragraph,
+by the reader alone) and the sample set.
 
 Every question retrieves passages as ``rag.ask`` does and the reader reads the best 3 once. For
 each weight it prints F1 on the answerable questions never refusing and the unanswerable
@@ -38,7 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEV = ROOT.parent / "shared" / "benchmarks" / "squad" / "squad-v2.0-dev-articles1-5.json"
-_ANCHOR = re.compile(r"\b[A-Z0-9][\w-]*")  # capitalised words and numbers
+REPORT = DEV.with_name("squad-v1.1-dev-article1.json")
+_NAME = re.compile(r"\b[A-Z0-9]\w*")  # capitalised words and numbers
 _WORD = re.compile(r"\w+")
 
 
@@ -72,23 +78,41 @@ def main() -> None:
             passages = [hit.text for hit in hits]
             spans = reader.read(question.question, passages)
             read.append((question.question, question.answers, passages, spans))
-        similarity = _similarities(embedder, read)
         sample_set = _read_sample_set(reader, embedder)
+        report_paragraphs, report_questions = load_squad(REPORT)
+        gold_read = []  # SQuAD v1.1, each question in its own paragraph
+        for question in tqdm(report_questions, desc="Reading SQuAD v1.1", unit="question"):
+            passages = [report_paragraphs[question.doc]]
+            spans = reader.read(question.question, passages)
+            gold_read.append((question.question, question.answers, passages, spans))
+        similarity = [_similarities(embedder, r) for r in (read, gold_read, sample_set)]
     print(f"{DEV.name}: {len(read)} questions, {sum(1 for r in read if r[1])} answerable")
     print("F1 never refusing / refused at the 80 % cut: whole file | first half | second half")
     for n in (2, 3):
         for delta in (0, 1, 2, 3, 4):
             penalty = functools.partial(_rank_penalty, delta)
             _report(f"rank penalty, {n} passages, δ {delta}", read, n, penalty)
-    for weight in (0, 2, 4, 6, 8):
+    for weight in (0, 1, 2, 3, 4, 6, 8):
         _report(f"names missing, w {weight}", read, 2, functools.partial(_names_missing, weight))
-    answerable = [v for v, r in zip(similarity, read, strict=True) if r[1]]
-    unanswerable = [v for v, r in zip(similarity, read, strict=True) if not r[1]]
+    answerable = [v for v, r in zip(similarity[0], read, strict=True) if r[1]]
+    unanswerable = [v for v, r in zip(similarity[0], read, strict=True) if not r[1]]
     higher = np.mean([[a > u for u in unanswerable] for a in answerable])
     print(f"similarity: AUC answerable against unanswerable {higher:.3f}")
     for weight in (0, 5, 10, 20, 40):
-        added = functools.partial(_similar, weight, similarity)
+        added = functools.partial(_similar, weight, similarity[0])
         _report(f"similarity, λ {weight}", read, 2, added)
+    print(
+        "Fitted on v2.0 dev open as eval/choose_settings.py fits them, the confidence curve and"
+        " default threshold; with them, on the files nothing is chosen on: SQuAD v1.1 gold F1 at"
+        " that threshold (answered), v1.1's right answers ranked above its wrong ones (AUC), and"
+        " the sample set's answerable questions right / unanswerable ones refused"
+    )
+    for weight in (0, 1, 2, 3, 4):
+        names = functools.partial(_names_missing, weight)
+        _report_held_out(f"names missing, w {weight}", (names,) * 3, read, gold_read, sample_set)
+    for weight in (5, 10, 20):
+        added = [functools.partial(_similar, weight, values) for values in similarity]
+        _report_held_out(f"similarity, λ {weight}", added, read, gold_read, sample_set)
     _report_sample_set(sample_set, args.curve, args.threshold)
 
 
@@ -110,26 +134,68 @@ def _read_sample_set(reader, embedder):
 
 def _report_sample_set(read, curve: tuple[float, float], threshold: float) -> None:
     """The rank penalty on the sample set: right answers and refusals as ``rag eval`` counts."""
-    from rag._metrics import best_scores
-    from rag.read import calibrated
 
     print(f"sample set: {len(read)} questions; right of answerable, refused of unanswerable")
     for n in (2, 3):
         for delta in (0, 1, 2, 3):
-            right = refused = 0
-            for i, (question, gold, texts, spans) in enumerate(read):
-                penalty = functools.partial(_rank_penalty, delta)
-                value, best = _best(spans, n, penalty, question, texts, i)
-                found = best is not None and calibrated(value, *curve) >= threshold
-                if gold:
-                    right += found and best_scores(best.text, gold)[1] >= 0.5
-                else:
-                    refused += not found
+            penalty = functools.partial(_rank_penalty, delta)
+            right, refused = _sample_set_figures(read, penalty, curve, threshold, n)
             answerable = sum(1 for r in read if r[1])
             print(
                 f"rank penalty, {n} passages, δ {delta}: right {right} of {answerable},"
                 f" refused {refused} of {len(read) - answerable}"
             )
+
+
+def _report_held_out(label: str, adjust, read, gold_read, sample_set) -> None:
+    """One line: a re-weighing (``adjust`` for v2.0 dev, v1.1 gold and the sample set) with the
+    curve and threshold fitted on v2.0 dev as choose_settings does, on the other files."""
+    from choose_settings import default_threshold, fit_confidence
+
+    from rag._metrics import best_scores
+    from rag.read import calibrated
+
+    scored = []  # v2.0 dev open: (adjusted null difference, F1, answerable)
+    for i, (question, gold, texts, spans) in enumerate(read):
+        value, best = _best(spans, 2, adjust[0], question, texts, i)
+        scored.append(
+            (value, best_scores(best.text, gold)[1] if best and gold else 0.0, bool(gold))
+        )
+    curve = fit_confidence(scored)
+    threshold = default_threshold([(calibrated(v, *curve), f1, a) for v, f1, a in scored])
+    answers = []  # v1.1 gold: (confidence, F1)
+    for i, (question, gold, texts, spans) in enumerate(gold_read):
+        value, best = _best(spans, 1, adjust[1], question, texts, i)
+        answers.append(
+            (calibrated(value, *curve), best_scores(best.text, gold)[1] if best else 0.0)
+        )
+    at = sum(f1 for c, f1 in answers if c >= threshold) / len(answers)
+    answered = sum(1 for c, _ in answers if c >= threshold) / len(answers)
+    right = [c for c, f1 in answers if f1 >= 0.5]
+    wrong = [c for c, f1 in answers if f1 < 0.5]
+    auc = float(np.mean([[r > w for w in wrong] for r in right]))
+    sample = _sample_set_figures(sample_set, adjust[2], curve, threshold)
+    print(
+        f"{label:22} curve {curve[0]:.4f} {curve[1]:.4f}, threshold {threshold:.3f}:"
+        f" v1.1 gold F1 {100 * at:.1f} ({100 * answered:.1f} % answered), AUC {auc:.3f};"
+        f" sample set {sample[0]} / {sample[1]}"
+    )
+
+
+def _sample_set_figures(read, adjust, curve, threshold: float, passages: int = 2):
+    """(answerable answered right, unanswerable refused) on the sample set."""
+    from rag._metrics import best_scores
+    from rag.read import calibrated
+
+    right = refused = 0
+    for i, (question, gold, texts, spans) in enumerate(read):
+        value, best = _best(spans, passages, adjust, question, texts, i)
+        found = best is not None and calibrated(value, *curve) >= threshold
+        if gold:
+            right += found and best_scores(best.text, gold)[1] >= 0.5
+        else:
+            refused += not found
+    return right, refused
 
 
 def _no_change(_span, _question, _passage, _i) -> float:
@@ -146,7 +212,8 @@ def _similar(weight: float, similarity: list[float], _span, _question, _passage,
 
 def _names_missing(weight: float, span, question: str, passage: str, _i) -> float:
     around = {w.lower() for w in _WORD.findall(_sentence_around(passage, span, width=1))}
-    return -weight * sum(1 for w in _ANCHOR.findall(question)[1:] if w.lower() not in around)
+    names = [m.group() for m in _NAME.finditer(question) if question[: m.start()].strip()]
+    return -weight * sum(1 for name in names if name.lower() not in around)
 
 
 def _report(label: str, read, passages: int, adjust) -> None:
