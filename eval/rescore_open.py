@@ -1,7 +1,7 @@
 """Three ways of re-weighing the reader's answers after reading, on SQuAD v2.0 dev in open mode,
 each tried and not shipped (eval/TRIED.md):
 
-    .venv/bin/python eval/rescore_open.py        # about 6 min on 2 cores
+    .venv/bin/python eval/rescore_open.py        # about 9 min on 2 cores
     git show b467292:rag/weights/reader.safetensors > /tmp/previous.safetensors
     .venv/bin/python eval/rescore_open.py --weights /tmp/previous.safetensors \
         --curve 0.1474 -1.8456 --threshold 0.08   # the previous release, with its own settings
@@ -134,7 +134,6 @@ def _read_sample_set(reader, embedder):
 
 def _report_sample_set(read, curve: tuple[float, float], threshold: float) -> None:
     """The rank penalty on the sample set: right answers and refusals as ``rag eval`` counts."""
-
     print(f"sample set: {len(read)} questions; right of answerable, refused of unanswerable")
     for n in (2, 3):
         for delta in (0, 1, 2, 3):
