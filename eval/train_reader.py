@@ -1,6 +1,6 @@
 """Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
 
-    .venv/bin/python eval/train_reader.py            # about 90 min on 2 cores (both stages)
+    .venv/bin/python eval/train_reader.py            # about 80 min on 2 cores (both stages)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors  # stage 2 only
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
     .venv/bin/python eval/train_reader.py --distractors 0.3 --made-questions 0 \
