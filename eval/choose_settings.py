@@ -107,7 +107,7 @@ def main() -> None:
     unanswerable = [s for s in scored if not s[2]]
     print("threshold  answered  refused  F1 (answerable)")
     for t in THRESHOLDS:
-        f1 = 100 * sum(s[1] for s in answerable if s[0] >= t) / len(answerable)
+        f1 = _f1_at(answerable, t)
         answered = sum(1 for s in answerable if s[0] >= t) / len(answerable)
         refused_now = sum(1 for s in unanswerable if s[0] < t) / len(unanswerable)
         print(f"{t:9.3f}  {answered:8.3f}  {refused_now:7.3f}  {f1:15.1f}")
@@ -142,11 +142,13 @@ def default_threshold(scored) -> float:
     """The largest of ``THRESHOLDS`` that keeps F1 on the answerable questions of ``scored``'s
     (confidence, F1, answerable) rows within 1 point of never refusing."""
     answerable = [s for s in scored if s[2]]
+    never = _f1_at(answerable, 0.0)
+    return max((t for t in THRESHOLDS if _f1_at(answerable, t) >= never - 1.0), default=0.0)
 
-    def f1_at(threshold: float) -> float:
-        return 100 * sum(s[1] for s in answerable if s[0] >= threshold) / len(answerable)
 
-    return max((t for t in THRESHOLDS if f1_at(t) >= f1_at(0.0) - 1.0), default=0.0)
+def _f1_at(answerable, threshold: float) -> float:
+    """F1 (in points) on ``answerable``'s (confidence, F1, …) rows, refusing below ``threshold``."""
+    return 100 * sum(s[1] for s in answerable if s[0] >= threshold) / len(answerable)
 
 
 def _fit_logistic(x: list[float], y: list[bool]) -> tuple[float, float]:

@@ -96,7 +96,7 @@ def main() -> None:
         _report(f"names missing, w {weight}", read, 2, functools.partial(_names_missing, weight))
     answerable = [v for v, r in zip(similarity[0], read, strict=True) if r[1]]
     unanswerable = [v for v, r in zip(similarity[0], read, strict=True) if not r[1]]
-    higher = np.mean([[a > u for u in unanswerable] for a in answerable])
+    higher = _auc(answerable, unanswerable)
     print(f"similarity: AUC answerable against unanswerable {higher:.3f}")
     for weight in (0, 5, 10, 20, 40):
         added = functools.partial(_similar, weight, similarity[0])
@@ -162,7 +162,7 @@ def _report_held_out(label: str, adjust, read, gold_read, sample_set) -> None:
     answered = sum(1 for c, _ in answers if c >= threshold) / len(answers)
     right = [c for c, f1 in answers if f1 >= 0.5]
     wrong = [c for c, f1 in answers if f1 < 0.5]
-    auc = float(np.mean([[r > w for w in wrong] for r in right]))
+    auc = _auc(right, wrong)
     sample = _sample_set_figures(sample_set, adjust[2], curve, threshold)
     print(
         f"{label:22} curve {curve[0]:.4f} {curve[1]:.4f}, threshold {threshold:.3f}:"
@@ -195,6 +195,11 @@ def _scored(read, passages: int, adjust) -> list[tuple[float, float, bool]]:
         f1 = best_scores(best.text, gold)[1] if best is not None and gold else 0.0
         scored.append((value, f1, bool(gold)))
     return scored
+
+
+def _auc(higher: list[float], lower: list[float]) -> float:
+    """The share of (higher, lower) pairs that the values order rightly."""
+    return float(np.mean([[h > lo for lo in lower] for h in higher]))
 
 
 def _no_change(_span, _question, _passage, _i) -> float:
