@@ -11,13 +11,17 @@
         # release's stage 2, without the three kinds of made negatives below
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
         --negations 0.2 --out /tmp/g.safetensors  # tried, not shipped (eval/TRIED.md)
+    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
+        --made-epochs 2 --every-epoch /tmp/epochs --out /tmp/two.safetensors  # stage 2 twice
+        # as long: measured, not yet shipped (eval/TRIED.md)
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
-trains the kept weights one more epoch, at --made-lr, on the same examples plus --made-questions
-questions made from the file's own paragraphs (eval/synthetic_questions.py), three more kinds of
-made negatives (--made-negatives for the made questions, --inner-swaps, --antonyms; needs spaCy,
-WordNet and lemminflect: make train-setup). --made-questions 0 stops after stage 1.
+trains the kept weights --made-epochs more (one), at --made-lr, on the same examples plus
+--made-questions questions made from the file's own paragraphs (eval/synthetic_questions.py),
+three more kinds of made negatives (--made-negatives for the made questions, --inner-swaps,
+--antonyms; needs spaCy, WordNet and lemminflect: make train-setup). --made-questions 0 stops
+after stage 1.
 
 Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
 questions, plus made negatives: the question with the answer's sentence cut out of its paragraph,
@@ -371,9 +375,9 @@ def train(args) -> None:
         print(f"stage 1: {args.epochs} epochs from the base model, learning rate {args.lr}")
         fit(args, None, init, args.epochs, args.lr, made=0)
     if args.made_questions:
-        print(f"stage 2: 1 epoch from {init}, learning rate {args.made_lr}, "
+        print(f"stage 2: {args.made_epochs} epoch(s) from {init}, learning rate {args.made_lr}, "
               f"{args.made_questions} made questions")  # fmt: skip
-        fit(args, init, out, 1, args.made_lr, made=args.made_questions)
+        fit(args, init, out, args.made_epochs, args.made_lr, made=args.made_questions)
     elif init.resolve() != out.resolve():
         shutil.copyfile(init, out)
     tokenizer, kept = _reader_model.load_trained(out, expected_sha256=None)
@@ -567,6 +571,8 @@ def main() -> None:
                         "antonym as an unanswerable one")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
+    parser.add_argument("--made-epochs", type=int, default=1,
+                        help="epochs of stage 2")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",
                         help="skip stage 1: start stage 2 from these trained weights")  # fmt: skip
     parser.add_argument("--seed", type=int, default=13)
