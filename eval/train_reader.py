@@ -580,7 +580,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")
     parser.add_argument("--every-epoch", metavar="FOLDER",
                         help="also save each epoch's weights in this folder")  # fmt: skip
-    train(parser.parse_args())
+    args = parser.parse_args()
+    if args.epochs < 1 or args.made_epochs < 1:  # else no epoch is kept and fit fails late
+        parser.error("--epochs and --made-epochs must be at least 1")
+    train(args)
 
 
 if __name__ == "__main__":
