@@ -40,3 +40,5 @@ if unanswerable:
 print(line)
 PY
 done
+# The same runs at other thresholds (the README's threshold table).
+$bin/python eval/threshold_table.py "$out"
