@@ -122,7 +122,10 @@ class SentenceTransformerEmbedder:
         for i, vector in cached.items():
             vectors[i] = vector
         missing = [i for i in range(len(texts)) if i not in cached]
-        bar = tqdm(total=len(missing), desc="Embedding", unit="chunk", disable=not progress)
+        # No bar when every vector came from the cache: "0chunk" would only puzzle.
+        bar = tqdm(
+            total=len(missing), desc="Embedding", unit="chunk", disable=not (progress and missing)
+        )
         for start in range(0, len(missing), _BATCH):
             batch = missing[start : start + _BATCH]
             batch_texts = [texts[i] for i in batch]
