@@ -455,8 +455,9 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
             _reader_model.save_trained(net, saved)
         # Kept by the bar's own measure: the best SQuAD 2.0 F1 kept stage 2's first epoch for a
         # tie (55.9 against 55.8) that refused fewer (41.2 % against 42.5 %; eval/TRIED.md).
-        if best is None or figures["refused_at_80pct_by_confidence"] > best[0]:
-            best = (figures["refused_at_80pct_by_confidence"], epoch, figures)
+        refused = figures["refused_at_80pct_by_confidence"]
+        if best is None or refused > best[0]:
+            best = (refused, epoch)
             sha = _reader_model.save_trained(net, out)
             print(f"  kept epoch {epoch}: {out} sha256 {sha}", flush=True)
     print(f"kept epoch {best[1]} (v2.0 dev unanswerable refused at the 80 % cut: "

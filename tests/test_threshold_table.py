@@ -33,7 +33,7 @@ def test_a_refused_answer_scores_nothing_and_a_refused_unanswerable_counts(tmp_p
     assert at["0.08"] == "| 0.08 | 50.0 | 50.0 | 100.0 % / 50.0 % | 0 of 1 / 1 of 1 |"
 
 
-def test_a_missing_run_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+def test_a_missing_run_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["threshold_table.py", str(tmp_path)])
     with pytest.raises(SystemExit, match="run bash eval/quality_bar.sh first"):
         threshold_table.main()
