@@ -9,34 +9,29 @@ squad=../shared/benchmarks/squad
 bin=.venv/bin
 export HF_HUB_OFFLINE=1
 mkdir -p "$out"
-$bin/rag eval --squad $squad/squad-v1.1-dev-article1.json --out "$out/v1-open" > "$out/v1-open.log" 2>&1
-$bin/rag eval --squad $squad/squad-v1.1-dev-article1.json --out "$out/v1-gold" --mode gold > "$out/v1-gold.log" 2>&1
-$bin/rag eval --squad $squad/squad-v2.0-dev-articles1-5.json --out "$out/v2-open" > "$out/v2-open.log" 2>&1
+# The README's threshold table's rows (eval/threshold_table.py), tabulated in every report.json.
+thresholds=$(PYTHONPATH=eval $bin/python -c 'from threshold_table import THRESHOLDS; print(",".join(map(str, THRESHOLDS)))')
+evaluate() { $bin/rag eval --thresholds "$thresholds" "$@"; }
+evaluate --squad $squad/squad-v1.1-dev-article1.json --out "$out/v1-open" > "$out/v1-open.log" 2>&1
+evaluate --squad $squad/squad-v1.1-dev-article1.json --out "$out/v1-gold" --mode gold > "$out/v1-gold.log" 2>&1
+evaluate --squad $squad/squad-v2.0-dev-articles1-5.json --out "$out/v2-open" > "$out/v2-open.log" 2>&1
 rm -rf "$out/ct-index"
 $bin/rag index data/counter-trafficking --index "$out/ct-index" > "$out/ct-index.log" 2>&1
-$bin/rag eval eval/counter-trafficking.jsonl --index "$out/ct-index" --out "$out/ct" > "$out/ct.log" 2>&1
+evaluate eval/counter-trafficking.jsonl --index "$out/ct-index" --out "$out/ct" > "$out/ct.log" 2>&1
 for run in v1-open v1-gold v2-open ct; do
-  $bin/python - "$out/$run" <<'PY'
+  $bin/python - "$out/$run/report.json" <<'PY'
 import json, sys
 from pathlib import Path
-from rag._metrics import refused_at_cut
-folder = Path(sys.argv[1])
-r = json.loads((folder / "report.json").read_text())
-rows = [json.loads(line) for line in (folder / "per_question.jsonl").open()]
-answerable = [row for row in rows if row["gold"]]
-unanswerable = [row for row in rows if not row["gold"]]
-good = sum(1 for row in answerable if row["f1"] >= 0.5)
-line = (f"{folder.name}: EM {r['exact_match']:.1f} F1 {r['f1']:.1f} "
+path = Path(sys.argv[1])
+r = json.loads(path.read_text())
+line = (f"{path.parent.name}: EM {r['exact_match']:.1f} F1 {r['f1']:.1f} "
         f"answered {r['answered_rate']:.3f} R@5 {r['recall@5']:.3f} "
-        f"answerable with F1>=0.5: {good} of {len(answerable)}")
-if unanswerable:
-    refused = sum(1 for row in unanswerable if not row["found"])
-    line += f"; unanswerable refused: {refused} of {len(unanswerable)} ({r['refused_rate']:.3f})"
+        f"answerable with F1>=0.5: {r['n_right']} of {r['n_answerable']}")
+if r["n_unanswerable"]:
+    line += (f"; unanswerable refused: {r['n_refused']} of {r['n_unanswerable']} "
+             f"({r['refused_rate']:.3f})")
     # The cut that answers 80 % of answerable questions, and what it refuses.
-    at_cut, cut = refused_at_cut(
-        [row["confidence"] for row in answerable], [row["confidence"] for row in unanswerable]
-    )
-    line += f"; refused at the cut answering 80 % ({cut:.3f}): {at_cut:.3f}"
+    line += f"; refused at the cut answering 80 % ({r['cut_at_80pct']:.3f}): {r['refused_at_80pct']:.3f}"
 print(line)
 PY
 done

@@ -119,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
         default="open",
         help="open: search all documents (default); gold: only each question's own document",
     )
+    evaluate.add_argument(
+        "--thresholds",
+        metavar="T,T,...",
+        type=_thresholds,
+        help="confidence thresholds to tabulate, comma-separated "
+        "(default 0,0.05,0.1,0.2,...,0.8; the default threshold is always added)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print report.json to stdout")
     evaluate.set_defaults(handler=_eval)
     return parser
@@ -260,6 +267,16 @@ def _info(args) -> int:
     return 0
 
 
+def _thresholds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not numbers separated by commas: {text!r}") from None
+    if not all(0.0 <= value <= 1.0 for value in values):
+        raise argparse.ArgumentTypeError(f"thresholds must be in [0, 1], got {text!r}")
+    return values
+
+
 def _eval(args) -> int:
     # rag.evaluate names the function once rag is imported; the module is reached this way
     from rag.evaluate import compare_reports, evaluate, evaluate_squad, load_questions, write_report
@@ -269,12 +286,13 @@ def _eval(args) -> int:
             raise ValueError("--compare takes only the two report.json files")
         print(compare_reports(*args.compare))
         return 0
+    thresholds = {"thresholds": args.thresholds} if args.thresholds else {}
     if bool(args.questions) == bool(args.squad):
         raise ValueError("give either QUESTIONS.jsonl (with --index DIR) or --squad FILE.json")
     if args.squad:
         if args.index:
             raise ValueError("--squad builds its own index: leave out --index")
-        report = evaluate_squad(args.squad, mode=args.mode, progress=True)
+        report = evaluate_squad(args.squad, mode=args.mode, progress=True, **thresholds)
     else:
         if not args.index:
             raise ValueError("QUESTIONS.jsonl needs --index DIR: the index to ask")
@@ -282,7 +300,7 @@ def _eval(args) -> int:
 
         questions = load_questions(args.questions)
         index = rag.Index.load(args.index)
-        report = evaluate(index, questions, mode=args.mode, progress=True)
+        report = evaluate(index, questions, mode=args.mode, progress=True, **thresholds)
         report = dataclasses.replace(report, dataset=str(args.questions))
     if args.out:
         written = write_report(report, args.out)

@@ -151,6 +151,7 @@ class Report:
             "latency_ms_p50": _metrics.percentile(latencies, 50),
             "latency_ms_p95": _metrics.percentile(latencies, 95),
             "build_seconds": self.build_seconds,
+            **self._refused_at_cut(),
             "thresholds": [self.scores_at(t) for t in self.thresholds],
             "by_type": self._by_type(),
             "calibration": calibration(self.results),
@@ -160,6 +161,15 @@ class Report:
     def summary(self) -> str:
         """A few lines for the terminal."""
         return _report.summary(self.to_dict())
+
+    def _refused_at_cut(self) -> dict:
+        # Issue 9's operating point: the cut that answers 80 % of the answerable questions.
+        answerable = [r.confidence for r in self.results if r.answerable]
+        unanswerable = [r.confidence for r in self.results if not r.answerable]
+        if not answerable or not unanswerable:
+            return {"refused_at_80pct": None, "cut_at_80pct": None}
+        refused, cut = _metrics.refused_at_cut(answerable, unanswerable)
+        return {"refused_at_80pct": refused, "cut_at_80pct": cut}
 
     def _by_type(self) -> dict:
         groups: dict[str, list[QuestionResult]] = {}
@@ -200,10 +210,12 @@ def _scores(results: Sequence[QuestionResult], threshold: float, refusals: bool 
         "f1": _metrics.percent(_metrics.mean([r.span_f1 for r in answered], answerable)),
         "f1_answered": _metrics.percent(_metrics.mean([r.span_f1 for r in answered])),
         "answered_rate": len(answered) / len(answerable) if answerable else None,
+        "n_right": sum(r.span_f1 >= 0.5 for r in answered),
     }
     if refusals:
         refused = [not r.found_at(threshold) for r in results if not r.answerable]
         scores["refused_rate"] = _metrics.mean(refused)
+        scores["n_refused"] = sum(refused)
     return scores
 
 
@@ -257,12 +269,17 @@ def evaluate(
 
 
 def evaluate_squad(
-    path: str | Path, mode: str = "open", embedder=None, progress: bool = False
+    path: str | Path,
+    mode: str = "open",
+    embedder=None,
+    progress: bool = False,
+    thresholds: Iterable[float] = DEFAULT_THRESHOLDS,
 ) -> Report:
     """Evaluate on a SQuAD v1.1/v2.0 file: index its paragraphs (one file each), ask everything.
 
     The throw-away index lives in a temporary folder; without ``embedder`` the bundled model is
     used with a fresh embedding cache, so build time and latency do not depend on earlier runs.
+    ``thresholds`` are tabulated as by ``evaluate``.
 
     Raises:
         FileNotFoundError, ValueError: see ``load_squad`` and ``evaluate``.
@@ -278,7 +295,7 @@ def evaluate_squad(
         started = time.perf_counter()
         index = squad_index(paragraphs, Path(folder), embedder, progress)
         build_seconds = time.perf_counter() - started
-        report = evaluate(index, questions, mode=mode, progress=progress)
+        report = evaluate(index, questions, mode=mode, progress=progress, thresholds=thresholds)
     return replace(report, dataset=Path(path).name, build_seconds=build_seconds)
 
 

@@ -73,6 +73,10 @@ REPORT_KEYS = {
     "f1_answered",
     "answered_rate",
     "refused_rate",
+    "n_right",
+    "n_refused",
+    "refused_at_80pct",
+    "cut_at_80pct",
     "n_retrieval",
     "recall@1",
     "recall@5",
@@ -215,8 +219,10 @@ def test_thresholds_follow_from_confidence_without_asking_again():
     assert at_05["f1_answered"] == pytest.approx(100.0)
     assert at_05["answered_rate"] == pytest.approx(1 / 3)
     assert at_05["refused_rate"] == 0.5
+    assert (at_05["n_right"], at_05["n_refused"]) == (1, 1)
     at_03 = report.scores_at(0.3)  # "a" and "b" answered
     assert at_03["f1"] == pytest.approx(50.0) and at_03["f1_answered"] == pytest.approx(75.0)
+    assert (at_03["n_right"], at_03["n_refused"]) == (2, 1)  # F1 0.5 counts as right
     assert report.scores_at(0.7)["refused_rate"] == 1.0
     assert report.scores_at(0.0)["answered_rate"] == pytest.approx(2 / 3)  # "c" had no passages
     data = report.to_dict()
@@ -229,8 +235,11 @@ def test_thresholds_follow_from_confidence_without_asking_again():
         "f1": 0.0,
         "f1_answered": None,
         "answered_rate": 0.0,
+        "n_right": 0,
     }
     assert [row["threshold"] for row in data["thresholds"]] == [0.3, 0.5, 0.7]
+    # 80 % of 3 answerable questions is all 3, so the cut is "c"'s 0.0 and refuses nothing.
+    assert (data["refused_at_80pct"], data["cut_at_80pct"]) == (0.0, 0.0)
     # "c" had no passages; an answer to the unanswerable "d" or "e" is wrong
     assert data["calibration"] == [
         {"low": 0.2, "high": 0.3, "n": 1, "mean_confidence": 0.2, "right": 0.0},
@@ -238,6 +247,16 @@ def test_thresholds_follow_from_confidence_without_asking_again():
         {"low": 0.6, "high": 0.7, "n": 1, "mean_confidence": 0.6, "right": 0.0},
         {"low": 0.9, "high": 1.0, "n": 1, "mean_confidence": 0.9, "right": 1.0},
     ]
+
+
+def test_refused_at_the_cut_that_answers_80_percent_of_the_answerable():
+    answerable = [_result(str(c), ["x"], c, f1=1.0) for c in (0.9, 0.8, 0.7, 0.6, 0.5)]
+    unanswerable = [_result("u1", [], 0.55), _result("u2", [], 0.65)]
+    report = Report((*answerable, *unanswerable), "open", "m", 5, 0.5, (0.5,))
+    data = report.to_dict()  # 4 of 5 answered from 0.6 up: 0.55 is refused there, 0.65 is not
+    assert (data["refused_at_80pct"], data["cut_at_80pct"]) == (0.5, 0.6)
+    only_answerable = Report(tuple(answerable), "open", "m", 5, 0.5, (0.5,)).to_dict()
+    assert only_answerable["refused_at_80pct"] is None and only_answerable["n_refused"] == 0
 
 
 # Loaders -------------------------------------------------------------------------------------
@@ -460,11 +479,13 @@ def test_rag_eval_end_to_end(small_index, same_embedder, tmp_path, capsys):
             "f1_answered",
             "answered_rate",
             "refused_rate",
+            "n_right",
+            "n_refused",
         }
     assert data["thresholds"][0]["answered_rate"] == 1.0  # threshold 0 refuses nothing
     assert sum(row["n"] for row in data["by_type"].values()) == 4
     for row in data["by_type"].values():
-        assert set(row) == {"n", "exact_match", "f1", "f1_answered", "answered_rate"}
+        assert set(row) == {"n", "exact_match", "f1", "f1_answered", "answered_rate", "n_right"}
 
     records = [json.loads(line) for line in (out / "per_question.jsonl").read_text().splitlines()]
     assert [r["id"] for r in records] == [q["id"] for q in QUESTIONS]
@@ -476,6 +497,21 @@ def test_rag_eval_end_to_end(small_index, same_embedder, tmp_path, capsys):
     assert main(["eval", str(questions), "--index", str(small_index.path), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == REPORT_KEYS and printed["n"] == 6
+
+    argv = ["eval", str(questions), "--index", str(small_index.path), "--thresholds", "0.3,0.07"]
+    assert main([*argv, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [row["threshold"] for row in printed["thresholds"]] == sorted(
+        {0.07, 0.3, rag.answer.MIN_CONFIDENCE}
+    )
+
+
+@pytest.mark.parametrize("thresholds", ["0.1,x", "0.1,1.5", ""])
+def test_rag_eval_bad_thresholds_are_a_usage_error(tmp_path, capsys, thresholds):
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", "--squad", str(tmp_path / "a.json"), "--thresholds", thresholds])
+    assert exit_.value.code == 2
+    assert "argument --thresholds:" in capsys.readouterr().err
 
 
 def test_rag_eval_compare(tmp_path, capsys):

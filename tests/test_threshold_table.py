@@ -1,4 +1,4 @@
-"""eval/threshold_table.py: figures at each threshold from per-question files."""
+"""eval/threshold_table.py: the README's threshold table from the reports quality_bar.sh writes."""
 
 import json
 import sys
@@ -6,34 +6,64 @@ import sys
 import pytest
 from conftest import PROJECT
 
+from rag.evaluate import QuestionResult, Report
+
 sys.path.insert(0, str(PROJECT / "eval"))
 import threshold_table  # noqa: E402
 
 
-def _write(folder, rows):
+def _write(folder, rows, thresholds=threshold_table.THRESHOLDS):
+    """A report.json as `rag eval --thresholds` writes it, from (span F1 or None, confidence)."""
+    results = tuple(
+        QuestionResult(
+            str(n),
+            "q?",
+            "who",
+            ("x",) if f1 is not None else (),
+            None,
+            "span",
+            True,
+            confidence,
+            0.0,
+            f1 or 0.0,
+            None,
+            1.0,
+        )  # fmt: skip
+        for n, (f1, confidence) in enumerate(rows)
+    )
     folder.mkdir(parents=True)
-    with (folder / "per_question.jsonl").open("w", encoding="utf-8") as out:
-        for best_span, gold, confidence in rows:
-            out.write(json.dumps({"best_span": best_span, "gold": gold, "confidence": confidence}))
-            out.write("\n")
+    report = Report(results, "open", "m", 5, 0.06, tuple(thresholds))
+    (folder / "report.json").write_text(json.dumps(report.to_dict()), encoding="utf-8")
 
 
-def test_a_refused_answer_scores_nothing_and_a_refused_unanswerable_counts(tmp_path):
-    squad = [("Denver Broncos", ["Denver Broncos"], 0.5), ("Carolina", ["Carolina Panthers"], 0.05)]
+def _reports(tmp_path):
+    squad = [(1.0, 0.5), (2 / 3, 0.05)]
     _write(tmp_path / "v1-gold", squad)
     _write(tmp_path / "v1-open", squad)
-    _write(tmp_path / "v2-open", [("Paris", ["Paris"], 0.3), ("Rome", [], 0.05), ("Oslo", [], 0.5)])
-    _write(tmp_path / "ct", [("Geneva", ["Geneva"], 0.07), ("Bernd", [], 0.061)])
-    runs = {run: threshold_table.answers(tmp_path / run) for run in threshold_table.RUNS}
-    lines = threshold_table.table(runs).splitlines()
+    _write(tmp_path / "v2-open", [(1.0, 0.3), (None, 0.05), (None, 0.5)])
+    _write(tmp_path / "ct", [(1.0, 0.07), (None, 0.061)])
+
+
+def test_a_refused_answer_scores_nothing_and_a_refused_unanswerable_counts(tmp_path, capsys):
+    _reports(tmp_path)
+    sys.argv = ["threshold_table.py", str(tmp_path)]
+    threshold_table.main()
+    lines = capsys.readouterr().out.splitlines()
     at = {line.split(" | ")[0].strip("| "): line for line in lines[2:]}
-    # Carolina vs Carolina Panthers: F1 2/3; counted below 0.06 only.
+    assert len(at) == len(threshold_table.THRESHOLDS)
+    # The second answer (F1 2/3) counts below 0.06 only.
     assert at["0.04"] == "| 0.04 | 83.3 | 83.3 | 100.0 % / 0.0 % | 1 of 1 / 0 of 1 |"
     assert at["0.06"] == "| 0.06 | 50.0 | 50.0 | 100.0 % / 50.0 % | 1 of 1 / 0 of 1 |"
     assert at["0.08"] == "| 0.08 | 50.0 | 50.0 | 100.0 % / 50.0 % | 0 of 1 / 1 of 1 |"
 
 
-def test_a_missing_run_is_a_one_line_error(tmp_path, monkeypatch):
+def test_a_missing_run_or_threshold_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["threshold_table.py", str(tmp_path)])
-    with pytest.raises(SystemExit, match="run bash eval/quality_bar.sh first"):
+    with pytest.raises(SystemExit, match="lacks v1-gold, v1-open, v2-open, ct: run bash eval"):
+        threshold_table.main()
+    _reports(tmp_path)
+    _write(tmp_path / "v1-old", [(1.0, 0.5)], thresholds=(0.0, 0.1))
+    (tmp_path / "v1-gold").rename(tmp_path / "v1-new")
+    (tmp_path / "v1-old").rename(tmp_path / "v1-gold")
+    with pytest.raises(SystemExit, match=r"v1-gold/report.json does not tabulate 0\.04, 0\.06"):
         threshold_table.main()
