@@ -279,20 +279,27 @@ def _thresholds(text: str) -> tuple[float, ...]:
 
 def _eval(args) -> int:
     # rag.evaluate names the function once rag is imported; the module is reached this way
-    from rag.evaluate import compare_reports, evaluate, evaluate_squad, load_questions, write_report
+    from rag.evaluate import (
+        DEFAULT_THRESHOLDS,
+        compare_reports,
+        evaluate,
+        evaluate_squad,
+        load_questions,
+        write_report,
+    )
 
     if args.compare:
         if args.questions or args.squad or args.out:
             raise ValueError("--compare takes only the two report.json files")
         print(compare_reports(*args.compare))
         return 0
-    thresholds = {"thresholds": args.thresholds} if args.thresholds else {}
+    thresholds = args.thresholds or DEFAULT_THRESHOLDS
     if bool(args.questions) == bool(args.squad):
         raise ValueError("give either QUESTIONS.jsonl (with --index DIR) or --squad FILE.json")
     if args.squad:
         if args.index:
             raise ValueError("--squad builds its own index: leave out --index")
-        report = evaluate_squad(args.squad, mode=args.mode, progress=True, **thresholds)
+        report = evaluate_squad(args.squad, mode=args.mode, progress=True, thresholds=thresholds)
     else:
         if not args.index:
             raise ValueError("QUESTIONS.jsonl needs --index DIR: the index to ask")
@@ -300,7 +307,7 @@ def _eval(args) -> int:
 
         questions = load_questions(args.questions)
         index = rag.Index.load(args.index)
-        report = evaluate(index, questions, mode=args.mode, progress=True, **thresholds)
+        report = evaluate(index, questions, mode=args.mode, progress=True, thresholds=thresholds)
         report = dataclasses.replace(report, dataset=str(args.questions))
     if args.out:
         written = write_report(report, args.out)
