@@ -14,6 +14,8 @@
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
         --made-epochs 1 --out /tmp/one.safetensors  # the previous release's one-epoch stage 2
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
+    .venv/bin/python eval/train_reader.py --init STAGE1 --save-examples F.json.gz  # stage 2's
+        # examples only (1 min), to train them on a GPU machine: eval/train_on_device.py
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
 trains the kept weights --made-epochs more (two), at --made-lr, on the same examples plus
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import json
 import math
 import random
@@ -304,15 +307,16 @@ def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
         for q, answers, impossible in p["qas"]
     ]
     net.eval()
+    device = next(net.parameters()).device
     scored = []
     with torch.inference_mode():
         for begin in range(0, len(items), batch):
             chunk = items[begin : begin + batch]
             windows = read.encode_windows(tokenizer, [c[0] for c in chunk], [c[1] for c in chunk])
-            start, end = net(**read.model_inputs(windows))
+            inputs = {k: v.to(device) for k, v in read.model_inputs(windows).items()}
+            start, end = (logits.cpu().numpy() for logits in net(**inputs))
             spans = {
-                s.passage: s
-                for s in read.best_spans(windows, start.numpy(), end.numpy(), [c[1] for c in chunk])
+                s.passage: s for s in read.best_spans(windows, start, end, [c[1] for c in chunk])
             }
             for i, (_, _, gold) in enumerate(chunk):
                 span = spans.get(i)
@@ -378,9 +382,12 @@ def train(args) -> None:
         print(f"stage 2: {args.made_epochs} epoch(s) from {init}, learning rate {args.made_lr}, "
               f"{args.made_questions} made questions")  # fmt: skip
         fit(args, init, out, args.made_epochs, args.made_lr, made=args.made_questions)
+        if args.save_examples:
+            return
     elif init.resolve() != out.resolve():
         shutil.copyfile(init, out)
     tokenizer, kept = _reader_model.load_trained(out, expected_sha256=None)
+    kept.to(args.device)
     print("v2.0 dev (gold, float16 weights): " + _format(evaluate(tokenizer, kept, load(DEV))))
     print("v1.1 dev (gold, report only): " + _format(evaluate(tokenizer, kept, load(REPORT))))
     print(f"sha256 {_reader_model.file_sha256(out)}")
@@ -402,19 +409,15 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
         net = _reader_model.SpanReaderNet(encoder)
     for name, parameter in net.named_parameters():
         parameter.requires_grad = not name.startswith(_reader_model.FROZEN_PREFIX)
-    articles = load(TRAIN)
-    inner_swaps = args.inner_swaps if made else 0.0  # a stage-2 setting
-    examples = training_examples(
-        articles, rng, args.negatives, args.unanswerable_copies, args.distractors, inner_swaps
-    )
-    if made:
-        examples += _made_questions(articles, made, rng, args.made_negatives)
-    if made and args.negations:
-        examples += _negated_questions(articles, rng, args.negations)
-    if made and args.antonyms:
-        examples += _antonym_questions(articles, rng, args.antonyms)
-    if args.limit:
-        examples = rng.sample(examples, args.limit)
+    if args.examples:
+        examples = load_examples(Path(args.examples), rng)
+    else:
+        examples = _build_examples(args, rng, made)
+    if args.save_examples:
+        save_examples(Path(args.save_examples), examples, rng)
+        return
+    device = torch.device(args.device)
+    net.to(device)
     feats = features(tokenizer, examples)
     negatives = sum(1 for f in feats if f[3] == 0)
     print(f"training examples {len(examples)}, windows {len(feats)} ({negatives} without answer)")
@@ -432,7 +435,9 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
     best, step, running = None, 0, []
     for epoch in range(1, epochs + 1):
         for rows in batches(feats, args.batch, rng):
-            inputs, (start_labels, end_labels) = collate(feats, rows)
+            inputs, labels = collate(feats, rows)
+            inputs = {name: tensor.to(device) for name, tensor in inputs.items()}
+            start_labels, end_labels = (label.to(device) for label in labels)
             start_logits, end_logits = net(**inputs)
             loss = (loss_fn(start_logits, start_labels) + loss_fn(end_logits, end_labels)) / 2
             loss.backward()
@@ -462,6 +467,53 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
             print(f"  kept epoch {epoch}: {out} sha256 {sha}", flush=True)
     print(f"kept epoch {best[1]} (v2.0 dev unanswerable refused at the 80 % cut: "
           f"{100 * best[0]:.1f} %)", flush=True)  # fmt: skip
+
+
+def _build_examples(args, rng: random.Random, made: int) -> list[tuple]:
+    articles = load(TRAIN)
+    inner_swaps = args.inner_swaps if made else 0.0  # a stage-2 setting
+    examples = training_examples(
+        articles, rng, args.negatives, args.unanswerable_copies, args.distractors, inner_swaps
+    )
+    if made:
+        examples += _made_questions(articles, made, rng, args.made_negatives)
+    if made and args.negations:
+        examples += _negated_questions(articles, rng, args.negations)
+    if made and args.antonyms:
+        examples += _antonym_questions(articles, rng, args.antonyms)
+    if args.limit:
+        examples = rng.sample(examples, args.limit)
+    return examples
+
+
+def save_examples(path: Path, examples: list[tuple], rng: random.Random) -> None:
+    """Write a stage's training examples and the random state after making them (gzipped JSON,
+    each paragraph once), so that the stage can be trained where spaCy and WordNet are not
+    installed (a GPU machine) and still shuffle as it would have here."""
+    contexts: dict[str, int] = {}
+    rows = [
+        [q, contexts.setdefault(c, len(contexts)), start, text] for q, c, start, text in examples
+    ]
+    version, internal, gauss = rng.getstate()
+    payload = {"contexts": list(contexts), "examples": rows, "rng": [version, internal, gauss]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    with gzip.open(temporary, "wt", encoding="utf-8") as f:
+        json.dump(payload, f)
+    temporary.replace(path)
+    print(f"saved {len(examples)} training examples to {path}")
+
+
+def load_examples(path: Path, rng: random.Random) -> list[tuple]:
+    """The examples ``save_examples`` wrote; sets ``rng`` to the state saved with them."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        payload = json.load(f)
+    version, internal, gauss = payload["rng"]
+    rng.setstate((version, tuple(internal), gauss))
+    contexts = payload["contexts"]
+    examples = [(q, contexts[c], start, text) for q, c, start, text in payload["examples"]]
+    print(f"loaded {len(examples)} training examples from {path}")
+    return examples
 
 
 def _made_questions(articles, count: int, rng: random.Random, negatives: float):
@@ -585,7 +637,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")
     parser.add_argument("--every-epoch", metavar="FOLDER",
                         help="also save each epoch's weights in this folder")  # fmt: skip
+    parser.add_argument("--device", default="cpu",
+                        help="where to train, e.g. cuda (eval/train_on_device.py)")  # fmt: skip
+    parser.add_argument("--save-examples", metavar="FILE",
+                        help="with --init: write stage 2's training examples and stop")  # fmt: skip
+    parser.add_argument("--examples", metavar="FILE",
+                        help="with --init: train stage 2 on examples --save-examples wrote, "
+                        "with the same seed and settings")  # fmt: skip
     args = parser.parse_args()
+    if (args.save_examples or args.examples) and not args.init:
+        parser.error("--save-examples and --examples need --init (they hold stage 2's examples)")
     if args.epochs < 1 or args.made_epochs < 1:  # else no epoch is kept and fit fails late
         parser.error("--epochs and --made-epochs must be at least 1")
     train(args)

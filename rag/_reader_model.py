@@ -104,7 +104,7 @@ def load_trained(path: Path = WEIGHTS_PATH, expected_sha256: str | None = WEIGHT
 def save_trained(net: SpanReaderNet, path: Path) -> str:
     """Write the trained (non-frozen) tensors as float16 safetensors; returns the file's sha256."""
     tensors = {
-        name: tensor.detach().to(torch.float16).contiguous()
+        name: tensor.detach().to("cpu", torch.float16).contiguous()
         for name, tensor in net.state_dict().items()
         if not name.startswith(FROZEN_PREFIX)
     }

@@ -156,3 +156,32 @@ def test_antonym_questions_are_unanswerable_in_their_own_paragraph():
         ("Which is the smallest company?", context, None, ""),
     ]
     assert train_reader._antonym_questions(articles, random.Random(1), 0.0) == []
+
+
+def test_saved_examples_load_back_with_the_random_state(tmp_path):
+    """--save-examples then --examples trains on the same examples in the same order: the
+    random state after making them travels with them (checked byte for byte on a real run:
+    the same weights' sha256 either way)."""
+    examples = [
+        ("Who opened the workshop?", ARTICLE[0]["context"], 127, "Kelly Ryan"),
+        ("Where was it held?", ARTICLE[0]["context"], 101, "Nanning"),
+        ("Who chaired the meeting in 2019?", ARTICLE[1]["context"], None, ""),
+    ]
+    made = random.Random(13)
+    made.random()
+    path = tmp_path / "examples.json.gz"
+    train_reader.save_examples(path, examples, made)
+    assert not path.with_suffix(".tmp").exists()
+    loaded = random.Random(99)
+    assert train_reader.load_examples(path, loaded) == examples
+    assert loaded.random() == made.random()
+
+
+def test_examples_options_need_init(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(
+        sys, "argv", ["train_reader.py", "--save-examples", str(tmp_path / "e.json.gz")]
+    )
+    with pytest.raises(SystemExit) as stopped:
+        train_reader.main()
+    assert stopped.value.code == 2
+    assert "need --init" in capsys.readouterr().err
