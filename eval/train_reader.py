@@ -1,6 +1,6 @@
 """Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
 
-    .venv/bin/python eval/train_reader.py            # about 110 min on 2 cores (both stages)
+    .venv/bin/python eval/train_reader.py            # about 140 min on 2 cores (51 + 89)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors  # stage 2 only
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
     .venv/bin/python eval/train_reader.py --distractors 0.3 --made-questions 0 \
@@ -12,13 +12,13 @@
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
         --negations 0.2 --out /tmp/g.safetensors  # tried, not shipped (eval/TRIED.md)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --made-epochs 1 --out /tmp/one.safetensors  # the previous release's one-epoch stage 2
+        --made-epochs 2 --out /tmp/two.safetensors  # the previous release's two-epoch stage 2
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
     .venv/bin/python eval/train_reader.py --init STAGE1 --save-examples F.json.gz  # stage 2's
         # examples only (1 min), to train them on a GPU machine: eval/train_on_device.py
 
 Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
-trains the kept weights --made-epochs more (two), at --made-lr, on the same examples plus
+trains the kept weights --made-epochs more (three), at --made-lr, on the same examples plus
 --made-questions questions made from the file's own paragraphs (eval/synthetic_questions.py),
 three more kinds of made negatives (--made-negatives for the made questions, --inner-swaps,
 --antonyms; needs spaCy, WordNet and lemminflect: make train-setup). --made-questions 0 stops
@@ -628,7 +628,7 @@ def main() -> None:
                         "antonym as an unanswerable one")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
-    parser.add_argument("--made-epochs", type=int, default=2,
+    parser.add_argument("--made-epochs", type=int, default=3,
                         help="epochs of stage 2")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",
                         help="skip stage 1: start stage 2 from these trained weights")  # fmt: skip

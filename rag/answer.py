@@ -22,7 +22,7 @@ MIN_CONFIDENCE = 0.06
 # The reader reads only the best few retrieved passages, and the answer is the span that wins
 # this comparison across them; both chosen on SQuAD v2.0 dev by eval/choose_settings.py.
 PASSAGES_READ = 2
-COMPARE_BY = "score"  # the span's start + end logit; or "confidence", its null difference
+COMPARE_BY = "confidence"  # its null difference; or "score", the span's start + end logit
 
 
 @dataclass(frozen=True)
