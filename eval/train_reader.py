@@ -634,7 +634,9 @@ def main() -> None:
                         help="skip stage 1: start stage 2 from these trained weights")  # fmt: skip
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--limit", type=int, default=0, help="train on this many examples only")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="train on this many examples only (applied when they are "
+                        "made: --examples holds them as saved)")  # fmt: skip
     parser.add_argument("--every-epoch", metavar="FOLDER",
                         help="also save each epoch's weights in this folder")  # fmt: skip
     parser.add_argument("--device", default="cpu",
