@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gzip
 import importlib
-import json
+import random
 import shutil
 import sys
 import types
@@ -48,11 +47,16 @@ NOT_NEEDED_THERE = ("faiss", "bm25s", "Stemmer", "orjson", "pypdf", "gradio")
 def pack(folder: Path, init: Path, examples: list[Path]) -> None:
     import torch
     import train_reader
-    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+    from safetensors.torch import save_file
 
     from embeddings.sentence_transformer import DEFAULT_MODEL, _resolve_model_folder
     from rag import _reader_model
 
+    with safe_open(str(init), framework="pt") as trained:  # the names only, before the work
+        names = trained.keys()  # noqa: SIM118 (safe_open is not iterable)
+        if any(name.startswith(_reader_model.FROZEN_PREFIX) for name in names):
+            sys.exit(f"{init} holds word embeddings: not a trained reader file")
     tokenizer, encoder = _reader_model.load_base()  # sha256-verified
     base, _ = _resolve_model_folder(DEFAULT_MODEL)
     (folder / "base").mkdir(parents=True, exist_ok=True)
@@ -60,9 +64,8 @@ def pack(folder: Path, init: Path, examples: list[Path]) -> None:
         shutil.copyfile(base / name, folder / "base" / name)
     texts = []
     for path in examples:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            payload = json.load(f)
-        texts += payload["contexts"] + [row[0] for row in payload["examples"]]
+        loaded = train_reader.load_examples(path, random.Random())
+        texts += list({context for _, context, _, _ in loaded}) + [q for q, _, _, _ in loaded]
         shutil.copyfile(path, folder / path.name)
     for squad in (train_reader.DEV, train_reader.REPORT):
         shutil.copyfile(squad, folder / squad.name)
@@ -74,9 +77,6 @@ def pack(folder: Path, init: Path, examples: list[Path]) -> None:
     ids = torch.tensor(sorted(used), dtype=torch.int64)
     table = encoder.embeddings.word_embeddings.weight.detach()
     save_file({"ids": ids, "rows": table[ids].contiguous()}, str(folder / "base" / EMBEDDINGS))
-    trained = load_file(str(init))
-    if any(name.startswith(_reader_model.FROZEN_PREFIX) for name in trained):
-        sys.exit(f"{init} holds word embeddings: not a trained reader file")
     shutil.copyfile(init, folder / "stage1.safetensors")
     print(f"packed {len(used)} of {table.shape[0]} word pieces and {len(examples)} example "
           f"file(s) into {folder}")  # fmt: skip
