@@ -25,12 +25,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from choose_settings import DEV, _figures  # eval/: a setting is scored as it is there
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-DEV = ROOT.parent / "shared" / "benchmarks" / "squad" / "squad-v2.0-dev-articles1-5.json"
-PASSAGES_READ = 2  # as rag.ask reads (rag/answer.py)
 
 
 def main() -> None:
@@ -42,7 +40,7 @@ def main() -> None:
 
     from embeddings import EmbeddingCache, load_embedder
     from rag import _reader_model
-    from rag.answer import DEFAULT_K
+    from rag.answer import DEFAULT_K, PASSAGES_READ
     from rag.evaluate import load_squad, squad_index
     from rag.read import encode_windows, model_inputs
 
@@ -69,15 +67,17 @@ def main() -> None:
     print(f"{DEV.name}: {len(questions)} questions; F1 never refusing, refused at the 80 % cut")
     for mode, entries in read.items():
         print(f"{mode} mode")
-        alone = [_scored(entries, [m]) for m in range(len(nets))]
-        for name, scored in zip(names, alone, strict=True):
-            never, refused, _ = _figures(scored)
+        scored = {  # every ensemble's (null difference, F1, answerable) rows, by its members
+            members: _scored(entries, list(members))
+            for size in range(1, len(nets) + 1)
+            for members in itertools.combinations(range(len(nets)), size)
+        }
+        alone = [scored[(m,)] for m in range(len(nets))]
+        for name, rows in zip(names, alone, strict=True):
+            never, refused, _ = _figures(rows)
             print(f"  {name:32s} {never:5.1f}  {100 * refused:5.1f} %")
         for size in range(2, len(nets) + 1):
-            figures = [
-                _figures(_scored(entries, members))
-                for members in itertools.combinations(range(len(nets)), size)
-            ]
+            figures = [_figures(rows) for members, rows in scored.items() if len(members) == size]
             f1 = np.mean([f[0] for f in figures])
             refused = [100 * f[1] for f in figures]
             print(
@@ -85,13 +85,13 @@ def main() -> None:
                 f" {np.mean(refused):5.1f} % on average, {max(refused):5.1f} % at most"
             )
         # The least confident reader decides: refuse when any of them doubts.
+        together = scored[tuple(range(len(nets)))]
         doubt = [
-            (min(scored[i][0] for scored in alone), together[1], together[2])
-            for i, together in enumerate(_scored(entries, list(range(len(nets)))))
+            (min(rows[i][0] for rows in alone), row[1], row[2]) for i, row in enumerate(together)
         ]
         refused = _figures(doubt)[1]
         print(f"  all {len(nets)}, ranked by the lowest null difference: {100 * refused:5.1f} %")
-        refusals = [_figures(scored)[2] for scored in alone]
+        refusals = [_refused(rows) for rows in alone]
         unanswerable = sum(1 for gold, *_ in entries if not gold)
         every = set.intersection(*refusals)
         some = set.union(*refusals)
@@ -119,17 +119,13 @@ def _scored(entries, members: list[int]) -> list[tuple[float, float, bool]]:
     return scored
 
 
-def _figures(scored):
-    """F1 never refusing, the share of unanswerable refused at the 80 % cut, and which ones (their
-    positions in ``scored``)."""
+def _refused(scored) -> set[int]:
+    """The unanswerable questions refused at the 80 % cut: their positions in ``scored``."""
     from rag._metrics import refused_at_cut
 
-    answerable = [s for s in scored if s[2]]
-    never = 100 * sum(s[1] for s in answerable) / len(answerable)
-    unanswerable = [s[0] for s in scored if not s[2]]
-    refused, cut = refused_at_cut([s[0] for s in answerable], unanswerable)
-    which = {i for i, s in enumerate(scored) if not s[2] and s[0] < cut}
-    return never, refused, which
+    answerable = [s[0] for s in scored if s[2]]
+    cut = refused_at_cut(answerable, [s[0] for s in scored if not s[2]])[1]
+    return {i for i, s in enumerate(scored) if not s[2] and s[0] < cut}
 
 
 if __name__ == "__main__":

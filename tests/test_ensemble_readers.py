@@ -44,7 +44,7 @@ def test_figures_count_refusals_below_the_80_percent_cut():
     # Five answerable questions (null differences 5..1): the cut answering 80 % is 2.
     scored = [(float(d), 1.0, True) for d in (5, 4, 3, 2, 1)]
     scored += [(1.5, 0.0, False), (2.5, 0.0, False), (-math.inf, 0.0, False)]
-    never, refused, which = ensemble_readers._figures(scored)
+    never, refused, _ = ensemble_readers._figures(scored)
     assert never == 100.0
     assert math.isclose(refused, 2 / 3)
-    assert which == {5, 7}
+    assert ensemble_readers._refused(scored) == {5, 7}
