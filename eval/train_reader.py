@@ -56,11 +56,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import _metrics, _reader_model, read  # noqa: E402
+from rag import _metrics, _precision, _reader_model, read  # noqa: E402
 from rag.chunk import split_sentences  # noqa: E402
 
 SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "squad"
 TRAIN = SQUAD / "squad-v2.0-train-articles1-10.json"
+FIT14 = SQUAD / "squad-v2.0-dev-articles-fit14.json"  # the second fitting file (2,835 unanswerable)
+FITTING = (TRAIN, FIT14)
 DEV = SQUAD / "squad-v2.0-dev-articles1-5.json"
 REPORT = SQUAD / "squad-v1.1-dev-article1.json"
 _WORD = re.compile(r"\w+")
@@ -314,7 +316,9 @@ def evaluate(tokenizer, net, articles, batch: int = 32) -> dict:
             chunk = items[begin : begin + batch]
             windows = read.encode_windows(tokenizer, [c[0] for c in chunk], [c[1] for c in chunk])
             inputs = {k: v.to(device) for k, v in read.model_inputs(windows).items()}
-            start, end = (logits.cpu().numpy() for logits in net(**inputs))
+            with _precision.autocast(device):
+                logits = net(**inputs)
+            start, end = (side.float().cpu().numpy() for side in logits)
             spans = {
                 s.passage: s for s in read.best_spans(windows, start, end, [c[1] for c in chunk])
             }
@@ -373,6 +377,8 @@ def train(args) -> None:
     started = time.perf_counter()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
+    print(f"fitting files: {', '.join(Path(f).name for f in args.fitting)}; "
+          f"{_precision.precision()} on {args.device}")  # fmt: skip
     init = Path(args.init) if args.init else None
     if init is None:
         init = Path(tempfile.gettempdir()) / f"{out.stem}-stage1.safetensors"
@@ -438,7 +444,8 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
             inputs, labels = collate(feats, rows)
             inputs = {name: tensor.to(device) for name, tensor in inputs.items()}
             start_labels, end_labels = (label.to(device) for label in labels)
-            start_logits, end_logits = net(**inputs)
+            with _precision.autocast(device):
+                start_logits, end_logits = net(**inputs)
             loss = (loss_fn(start_logits, start_labels) + loss_fn(end_logits, end_labels)) / 2
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -470,7 +477,7 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
 
 
 def _build_examples(args, rng: random.Random, made: int) -> list[tuple]:
-    articles = load(TRAIN)
+    articles = [article for path in args.fitting for article in load(path)]
     inner_swaps = args.inner_swaps if made else 0.0  # a stage-2 setting
     examples = training_examples(
         articles, rng, args.negatives, args.unanswerable_copies, args.distractors, inner_swaps
@@ -481,6 +488,13 @@ def _build_examples(args, rng: random.Random, made: int) -> list[tuple]:
         examples += _negated_questions(articles, rng, args.negations)
     if made and args.antonyms:
         examples += _antonym_questions(articles, rng, args.antonyms)
+    if made and args.structured:
+        from structured_examples import structured_examples
+
+        structured = structured_examples(articles, _english(), rng, args.structured)
+        print(f"structured examples {len(structured)} "
+              f"({sum(1 for e in structured if e[2] is None)} without answer)")  # fmt: skip
+        examples += structured
     if args.limit:
         examples = rng.sample(examples, args.limit)
     return examples
@@ -609,7 +623,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--negatives", type=float, default=0.2,
                         help="chance of each made negative per answerable question")  # fmt: skip
-    parser.add_argument("--unanswerable-copies", type=int, default=4,
+    parser.add_argument("--unanswerable-copies", type=int, default=1,
                         help="times each real unanswerable question is seen per epoch")  # fmt: skip
     parser.add_argument("--distractors", type=float, default=0.0,
                         help="chance of reading a paragraph beside a similar one")  # fmt: skip
@@ -626,12 +640,22 @@ def main() -> None:
     parser.add_argument("--antonyms", type=float, default=1.0,
                         help="stage 2: chance per answerable question of a word turned to its "
                         "antonym as an unanswerable one")  # fmt: skip
+    parser.add_argument("--structured", type=int, default=3000,
+                        help="stage 2: this many examples laid out as press releases are "
+                        "(speaker lists, contact blocks, quotes, event fields)")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
     parser.add_argument("--made-epochs", type=int, default=3,
                         help="epochs of stage 2")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",
                         help="skip stage 1: start stage 2 from these trained weights")  # fmt: skip
+    parser.add_argument(
+        "--fitting",
+        nargs="+",
+        type=Path,
+        default=list(FITTING),
+        help="SQuAD 2.0 files to train on (default: the two fitting files)",
+    )
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0,

@@ -11,7 +11,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are never downloaded at run time
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rag.answer import Answer, Citation, ask  # noqa: E402
+from rag.answer import Answer, Candidate, Citation, ask  # noqa: E402
 from rag.errors import (  # noqa: E402
     EmbedderMismatchError,
     IndexFormatError,
@@ -25,6 +25,7 @@ from rag.retrieve import Hit  # noqa: E402
 __version__ = "0.1.0"
 __all__ = [
     "Answer",
+    "Candidate",
     "Citation",
     "EmbedderMismatchError",
     "Hit",

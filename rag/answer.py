@@ -8,21 +8,25 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.chunk import split_sentences
 from rag.read import Reader, Span, load_reader
 from rag.retrieve import Hit
 
-__all__ = ["Answer", "Citation", "ask"]
+__all__ = ["Answer", "Candidate", "Citation", "ask"]
 
 DEFAULT_K = 5
 # Answers below this confidence are reported as not found; chosen on SQuAD v2.0 dev (see README).
 MIN_CONFIDENCE = 0.06
-# The reader reads only the best few retrieved passages, and the answer is the span that wins
-# this comparison across them; both chosen on SQuAD v2.0 dev by eval/choose_settings.py.
-PASSAGES_READ = 2
+# Found answers below this confidence are shown as uncertain, with the other candidates: fewer
+# than half of the answers at such a confidence were right on SQuAD v2.0 dev.
+UNCERTAIN_BELOW = 0.5
+# The reader reads every one of the k retrieved passages, its best SPANS_PER_PASSAGE spans each;
+# the answer is the span that wins this comparison across them (eval/choose_settings.py).
+SPANS_PER_PASSAGE = 2
 COMPARE_BY = "confidence"  # its null difference; or "score", the span's start + end logit
+MAX_CANDIDATES = 3
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,25 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """Another span the reader found, less confident than the answer: its text, confidence, the
+    ``n`` of the citation whose passage holds it, and the offsets in that document's text of
+    the sentence around it (``start``/``end``) and of the span itself."""
+
+    text: str
+    confidence: float
+    citation: int
+    start: int
+    end: int
+    answer_start: int
+    answer_end: int
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The extracted answer; with ``found`` False, ``citations`` are the closest passages."""
+    """The extracted answer; with ``found`` False, ``citations`` are the closest passages.
+    ``candidates`` are the runner-up spans (at most ``MAX_CANDIDATES``, each at least as
+    confident as the threshold asked for, other words than the answer), best first."""
 
     question: str
     text: str
@@ -54,6 +75,12 @@ class Answer:
     confidence: float
     sentence: str
     citations: list[Citation]
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def uncertain(self) -> bool:
+        """Found, but below ``UNCERTAIN_BELOW``: show it as a guess, with the candidates."""
+        return self.found and self.confidence < UNCERTAIN_BELOW
 
     def to_dict(self) -> dict:
         """The JSON shape of ``rag ask --json``."""
@@ -75,6 +102,18 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "sentence": self.sentence,
             "citations": [{key: getattr(c, key) for key in keys} for c in self.citations],
+            "candidates": [
+                {
+                    "answer": c.text,
+                    "confidence": round(c.confidence, 4),
+                    "citation": c.citation,
+                    "start": c.start,
+                    "end": c.end,
+                    "answer_start": c.answer_start,
+                    "answer_end": c.answer_end,
+                }
+                for c in self.candidates
+            ],
         }
 
 
@@ -88,7 +127,7 @@ def ask(
     """Answer a question from the index with an extracted span and numbered citations.
 
     Args:
-        k: passages retrieved and cited (the reader reads the best ``PASSAGES_READ`` of them).
+        k: passages retrieved, read and cited.
         sources: only search these documents (source paths).
         min_confidence: below this the answer is reported as not found.
 
@@ -102,14 +141,17 @@ def ask(
     hits = index.search(question, k=k, sources=sources)
     if not hits:
         return Answer(question, "", False, 0.0, "", [])
-    read = hits[:PASSAGES_READ]
-    spans = default_reader().read(question, [hit.text for hit in read])
-    best = max(spans, key=lambda span: getattr(span, COMPARE_BY), default=None)
-    if best is not None and not best.text.strip():
-        best = None
+    spans = default_reader().read(question, [hit.text for hit in hits], SPANS_PER_PASSAGE)
+    spans = [span for span in spans if span.text.strip()]
+    ranked = sorted(spans, key=lambda span: -getattr(span, COMPARE_BY))
+    best = ranked[0] if ranked else None
     confidence = best.confidence if best else 0.0
     found = best is not None and confidence >= min_confidence
-    by_hit = {(read[s.passage].source, read[s.passage].start): s for s in spans}
+    by_hit = {}  # each hit's most confident span
+    for span in sorted(spans, key=lambda span: -span.confidence):
+        by_hit.setdefault(_key(hits[span.passage]), span)
+    if found:
+        by_hit[_key(hits[best.passage])] = best
     citations = _citations(index, hits, by_hit, best, found)
     if not found:
         return Answer(question, "", False, confidence, "", citations)
@@ -122,7 +164,37 @@ def ask(
         confidence,
         " ".join(document_text[cited.start : cited.end].split()),
         citations,
+        _candidates(index, hits, ranked[1:], best, citations, min_confidence),
     )
+
+
+def _key(hit: Hit) -> tuple[str, int]:
+    return hit.source, hit.start
+
+
+def _candidates(index, hits, others: list[Span], best: Span, citations, min_confidence: float):
+    """The runner-up spans worth showing: as confident as the threshold, other words than the
+    answer and than each other (compared as the SQuAD metric normalises them)."""
+    from rag._metrics import normalize_answer
+
+    number = {(c.source, c.passage_start): c.n for c in citations}
+    seen = {normalize_answer(best.text)}
+    candidates = []
+    for span in others:
+        words = normalize_answer(span.text)
+        if span.confidence < min_confidence or not words or words in seen:
+            continue
+        seen.add(words)
+        hit = hits[span.passage]
+        text = " ".join(span.text.split())
+        start, end = hit.start + span.start, hit.start + span.end
+        sentence = _sentences_around(index, hit, start, end)
+        candidates.append(
+            Candidate(text, span.confidence, number[_key(hit)], *sentence, start, end)
+        )
+        if len(candidates) == MAX_CANDIDATES:
+            break
+    return candidates
 
 
 _READER: Reader | None = None

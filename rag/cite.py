@@ -16,12 +16,13 @@ it with ``<mark id="cite-answer">``, so the page can scroll to them.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
 from pathlib import Path
 
-from rag.answer import Answer, Citation
+from rag.answer import UNCERTAIN_BELOW, Answer, Citation
 
 __all__ = ["render_answer", "render_citations", "render_error", "render_source"]
 
@@ -141,12 +142,46 @@ def _render_found(answer: Answer) -> str:
     if cited is not None:
         sentence = _sentence_with_answer(cited) or sentence
         reference = " " + _cite_button(cited, f"[{cited.n}]", "rag-cite rag-cite-inline")
-    return (
-        f'<p class="rag-short"><span class="rag-label">Answer:</span> '
+    label, css = "Answer:", "rag-short"
+    if answer.uncertain:
+        label, css = "Uncertain answer:", "rag-short rag-uncertain"
+    reply = (
+        f'<p class="{css}"><span class="rag-label">{label}</span> '
         f'<strong class="rag-answer-text">{_escape(_one_line(answer.text))}</strong> '
         f'<span class="rag-confidence">confidence {answer.confidence:.2f}</span></p>'
         f'<blockquote class="rag-quote">{sentence}{reference}</blockquote>'
     )
+    if answer.uncertain:
+        reply += _render_candidates(answer)
+    return reply
+
+
+def _render_candidates(answer: Answer) -> str:
+    """The note that says why the answer is shown as uncertain, and the other candidates, each
+    with a button that opens it highlighted in its source."""
+    note = (
+        f'<p class="rag-uncertain-note">Confidence below {UNCERTAIN_BELOW:.2f}: fewer than half '
+        "of such answers are right. Check it in the source"
+        f"{' or consider the other candidates' if answer.candidates else ''}.</p>"
+    )
+    if not answer.candidates:
+        return note
+    by_n = {c.n: c for c in answer.citations}
+    items = []
+    for candidate in answer.candidates:
+        citation = dataclasses.replace(
+            by_n[candidate.citation],
+            start=candidate.start,
+            end=candidate.end,
+            answer_start=candidate.answer_start,
+            answer_end=candidate.answer_end,
+        )
+        items.append(
+            f'<li><span class="rag-candidate-text">{_escape(candidate.text)}</span> '
+            f'<span class="rag-confidence">confidence {candidate.confidence:.2f}</span> '
+            f"{_cite_button(citation, f'[{candidate.citation}]', 'rag-cite rag-cite-inline')}</li>"
+        )
+    return f'{note}<ul class="rag-candidates">{"".join(items)}</ul>'
 
 
 def _sentence_with_answer(citation: Citation) -> str | None:

@@ -10,6 +10,9 @@ import time
 
 __all__ = ["main"]
 
+# rag.answer.MIN_CONFIDENCE, for --help without importing PyTorch; a test keeps them equal.
+_DEFAULT_MIN_CONFIDENCE = 0.06
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -52,13 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question")
     _index_option(ask)
-    ask.add_argument("--k", type=int, default=5, help="passages to retrieve and cite (default 5)")
+    ask.add_argument(
+        "--k", type=int, default=5, help="passages to retrieve, read and cite (default 5)"
+    )
     ask.add_argument("--source", action="append", help="only search this document (repeatable)")
     ask.add_argument(
         "--min-confidence",
         type=float,
         default=None,
-        help="report 'not found' below this confidence (default 0.5)",
+        help=f"report 'not found' below this confidence (default {_DEFAULT_MIN_CONFIDENCE})",
     )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(handler=_ask)
@@ -201,7 +206,7 @@ def _verify(args) -> int:
 
 def _ask(args) -> int:
     import rag
-    from rag.answer import MIN_CONFIDENCE
+    from rag.answer import MIN_CONFIDENCE, UNCERTAIN_BELOW
 
     index = rag.Index.load(args.index)
     threshold = MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence
@@ -209,7 +214,18 @@ def _ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    if answer.found:
+    if answer.uncertain:
+        print(
+            f"Uncertain answer: {answer.text}   (confidence {answer.confidence:.2f}, below "
+            f"{UNCERTAIN_BELOW}: check it in its source)"
+        )
+        print(f"From:   {answer.sentence}")
+        for candidate in answer.candidates:
+            print(
+                f"  or:   {candidate.text}   (confidence {candidate.confidence:.2f}, "
+                f"[{candidate.citation}])"
+            )
+    elif answer.found:
         print(f"Answer: {answer.text}   (confidence {answer.confidence:.2f})")
         print(f"From:   {answer.sentence}")
     else:

@@ -16,11 +16,12 @@ import bisect
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from rag import _reader_model
+from rag import _precision, _reader_model
 from rag.chunk import line_blocks
 
 __all__ = ["Reader", "Span", "load_reader"]
@@ -69,21 +70,26 @@ class Reader:
         self._net = net
         self._lock = threading.Lock()  # fast tokenizers fail when shared between threads
 
-    def read(self, question: str, passages: list[str]) -> list[Span]:
-        """The best span of each passage that has one, most confident first.
+    def read(self, question: str, passages: list[str], per_passage: int = 1) -> list[Span]:
+        """The best span of each passage that has one (or its best ``per_passage``, never
+        overlapping), most confident first. All passages are read in one batch.
 
         Raises:
-            ValueError: an empty question.
+            ValueError: an empty question, or ``per_passage`` < 1.
         """
         if not question.strip():
             raise ValueError("the question is empty")
+        if per_passage < 1:
+            raise ValueError(f"per_passage must be at least 1, got {per_passage}")
         if not any(p.strip() for p in passages):
             return []
         with self._lock:
             windows = encode_windows(self._tokenizer, question, passages)
-        with torch.inference_mode():
+        with torch.inference_mode(), _precision.autocast():
             start_logits, end_logits = self._net(**model_inputs(windows))
-        spans = best_spans(windows, start_logits.numpy(), end_logits.numpy(), passages)
+        spans = best_spans(
+            windows, start_logits.float().numpy(), end_logits.float().numpy(), passages, per_passage
+        )
         return sorted(spans, key=lambda s: -s.confidence)
 
 
@@ -145,33 +151,89 @@ def model_inputs(windows) -> dict[str, torch.Tensor]:
     }
 
 
-def best_spans(windows, start_logits: np.ndarray, end_logits: np.ndarray, passages: list[str]):
-    """The best span of each passage over its windows (shapes: (windows, tokens))."""
-    best: dict[int, Span] = {}
+def best_spans(
+    windows,
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    passages: list[str],
+    per_passage: int = 1,
+):
+    """The best ``per_passage`` spans of each passage over its windows, most confident first
+    within each (shapes: (windows, tokens)); spans of one passage never overlap."""
+    found: dict[int, list[Span]] = {}
     block_starts: dict[int, list[int]] = {}
     for row, passage in enumerate(windows["overflow_to_sample_mapping"].tolist()):
         offsets = windows["offset_mapping"][row].tolist()
         sequence = windows.sequence_ids(row)
+        text = passages[passage]
         if passage not in block_starts:
-            block_starts[passage] = [start for start, _ in line_blocks(passages[passage])]
+            block_starts[passage] = [start for start, _ in line_blocks(text)]
         blocks = np.array([bisect.bisect_right(block_starts[passage], s) for s, _ in offsets])
-        span = _best_in_window(start_logits[row], end_logits[row], sequence, offsets, blocks)
-        if span is None:
-            continue
-        start, end, *figures = span
-        found = Span(passage, start, end, passages[passage][start:end], *figures)
-        if passage not in best or found.confidence > best[passage].confidence:
-            best[passage] = found
-    return list(best.values())
+        window = _Window(start_logits[row], end_logits[row], sequence, offsets, blocks, text)
+        for start, end, *figures in _spans_in_window(window, per_passage):
+            span = Span(passage, start, end, text[start:end], *figures)
+            found.setdefault(passage, []).append(span)
+    result = []
+    for spans in found.values():  # overlapping windows see some words twice: keep the surer
+        kept: list[Span] = []
+        for span in sorted(spans, key=lambda s: -s.confidence):
+            if not any(s.start < span.end and span.start < s.end for s in kept):
+                kept.append(span)
+        result.extend(kept[:per_passage])
+    return result
 
 
-def _best_in_window(start_logits, end_logits, sequence, offsets, blocks: np.ndarray):
-    """(start char, end char, confidence, span probability, no-answer probability, logit score,
-    null difference) or None.
-    ``blocks`` numbers each token's block of lines; a span's two ends lie in the same one."""
-    context = np.array([s == 1 for s in sequence])
+class _Window(NamedTuple):
+    start_logits: np.ndarray  # (tokens,)
+    end_logits: np.ndarray
+    sequence: list  # 0 question, 1 passage, None special tokens
+    offsets: list  # (start, end) character offsets of each token in the passage
+    blocks: np.ndarray  # each token's block of lines (a span's two ends lie in the same one)
+    passage: str
+
+
+def word_logits(window: _Window) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end logits per whole word: a word's start logit sits on its first word piece,
+    its end logit on its last, each the log of the summed probabilities of its pieces; every
+    other piece gets -inf, so no span starts or ends inside a run of letters or digits ("1005"
+    is never cut to "100"). A word cut by the window's edge can neither start nor end there."""
+    text, offsets = window.passage, window.offsets
+    start_logits = np.full(len(offsets), -np.inf)
+    end_logits = np.full(len(offsets), -np.inf)
+    start_logits[0], end_logits[0] = window.start_logits[0], window.end_logits[0]  # no answer
+    context = [i for i, s in enumerate(window.sequence) if s == 1]
+    words: list[list[int]] = []
+    for i in context:
+        if words and words[-1][-1] == i - 1 and _joined(text, offsets[i][0]):
+            words[-1].append(i)
+        else:
+            words.append([i])
+    for pieces in words:
+        first, last = pieces[0], pieces[-1]
+        if not _joined(text, offsets[first][0]):
+            start_logits[first] = _logsumexp(window.start_logits[pieces])
+        if not _joined(text, offsets[last][1]):
+            end_logits[last] = _logsumexp(window.end_logits[pieces])
+    return start_logits, end_logits
+
+
+def _joined(text: str, position: int) -> bool:
+    """Whether ``position`` lies inside a run of letters or digits (not at a word's edge)."""
+    return 0 < position < len(text) and text[position - 1].isalnum() and text[position].isalnum()
+
+
+def _logsumexp(values: np.ndarray) -> float:
+    top = float(values.max())
+    return top + float(np.log(np.exp(values - top).sum()))
+
+
+def _spans_in_window(window: _Window, count: int) -> list[tuple]:
+    """Up to ``count`` non-overlapping spans of whole words, best first: (start char, end char,
+    confidence, span probability, no-answer probability, logit score, null difference)."""
+    start_logits, end_logits = word_logits(window)
+    context = np.array([s == 1 for s in window.sequence])
     if not context.any():
-        return None
+        return []
     start_p = _softmax(start_logits)
     end_p = _softmax(end_logits)
     # (tokens, tokens) joint probability, only end >= start and at most MAX_ANSWER_TOKENS long
@@ -179,23 +241,36 @@ def _best_in_window(start_logits, end_logits, sequence, offsets, blocks: np.ndar
     joint = np.triu(pairs) - np.triu(pairs, MAX_ANSWER_TOKENS)
     joint[~context, :] = 0.0
     joint[:, ~context] = 0.0
-    joint[blocks[:, None] != blocks[None, :]] = 0.0
-    start, end = np.unravel_index(int(np.argmax(joint)), joint.shape)
-    if joint[start, end] <= 0.0:
-        return None
-    score = float(start_logits[start] + end_logits[end])
-    # Spans of slightly different extent ("1998", "in 1998") share the probability, so the
-    # confidence weighs the best one against no answer alone (chosen on SQuAD v2.0 dev).
-    null_difference = score - float(start_logits[0] + end_logits[0])
-    return (
-        offsets[start][0],
-        offsets[end][1],
-        calibrated(null_difference),
-        float(joint[start, end]),
-        float(start_p[0] * end_p[0]),
-        score,
-        null_difference,
-    )
+    joint[window.blocks[:, None] != window.blocks[None, :]] = 0.0
+    null_score = float(start_logits[0] + end_logits[0])
+    spans = []
+    while len(spans) < count:
+        start, end = np.unravel_index(int(np.argmax(joint)), joint.shape)
+        if joint[start, end] <= 0.0:
+            break
+        first, last = window.offsets[start][0], window.offsets[end][1]
+        if not any(c.isalnum() for c in window.passage[first:last]):  # a lone "." or "-"
+            joint[start, end] = 0.0
+            continue
+        score = float(start_logits[start] + end_logits[end])
+        # Spans of slightly different extent ("1998", "in 1998") share the probability, so the
+        # confidence weighs the best one against no answer alone (chosen on SQuAD v2.0 dev).
+        null_difference = score - null_score
+        spans.append(
+            (
+                first,
+                last,
+                calibrated(null_difference),
+                float(joint[start, end]),
+                float(start_p[0] * end_p[0]),
+                score,
+                null_difference,
+            )
+        )
+        joint[start : end + 1, :] = 0.0  # the next span shares no token with this one
+        joint[:, start : end + 1] = 0.0
+        joint[:start, end + 1 :] = 0.0
+    return spans
 
 
 def calibrated(
