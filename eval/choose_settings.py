@@ -1,21 +1,22 @@
-"""Choose how ``rag.ask`` reads, on SQuAD v2.0 dev in open mode (the only file settings are
-chosen on): how many retrieved passages the reader reads, how answers from different passages are
-compared, and the default confidence threshold.
+"""Choose how ``rag.ask`` weighs what it reads, on SQuAD v2.0 dev in open mode (the only file
+settings are chosen on): how answers from different passages are compared, the confidence curve
+and the default confidence threshold.
 
     .venv/bin/python eval/choose_settings.py        # about 4 min on 2 cores
     .venv/bin/python eval/choose_settings.py --weights /tmp/r.safetensors  # a freshly trained file
+    RAG_PRECISION=float32 .venv/bin/python eval/choose_settings.py  # the curve in float32
 
-Every question retrieves 5 passages and the reader reads all 5 once; reading only the first n
-gives the same spans for those n (each passage is read on its own), so every setting is scored
-from one pass. For each setting it prints F1 on the answerable questions never refusing, the
-share of unanswerable questions refused at the cut that answers 80 % of answerable ones (the
-issue's bar), and SQuAD 2.0's overall F1 (a refused unanswerable question scores 1, a refused
-answerable one 0) at its best threshold. The refusals at the 80 % cut are also given for the
-span's probability in place of the confidence (the reader's confidence before it weighed the span
-against "no answer" alone), to show what that change does.
+Every question retrieves ``DEFAULT_K`` passages and the reader reads them all, as ``rag.ask``
+does (it reads every passage it retrieves, so that a user's k means what it says and an
+unrelated document cannot push the answer out of what is read). For information it also scores
+reading only the first n of them (each passage is read on its own, so one pass gives every n):
+F1 on the answerable questions never refusing, the share of unanswerable questions refused at
+the cut that answers 80 % of answerable ones (the issue's bar), and SQuAD 2.0's overall F1 (a
+refused unanswerable question scores 1, a refused answerable one 0) at its best threshold. The
+refusals at the 80 % cut are also given for the span's probability in place of the confidence.
 
-The setting chosen is the one that refuses most at the 80 % cut, the fewest passages among those
-within a point of the most (reading each passage costs time). Its default threshold is the
+The comparison chosen is the one of the two that refuses most at the 80 % cut when all
+``DEFAULT_K`` passages are read (within a point, the higher F1). Its default threshold is the
 largest (in steps of 0.001 up to 0.02, 0.01 up to 0.3, then 0.05) that keeps F1 on the
 answerable questions within 1 point of never refusing: the best overall F1 sits at thresholds
 that refuse three answerable questions in four, and a tool that refuses most of what it could
@@ -96,10 +97,11 @@ def main() -> None:
                 f"{n:8d}  {ranking:>11}  {never:17.1f}  {refused:15.3f}  {overall:15.1f}"
                 f"  {by_probability:35.3f}"
             )
-    # Within a point of the most refusals, fewer passages win: each one read costs time.
-    most = max(r[0] for r in results)
-    near = [r for r in results if r[0] >= most - TIE]
-    refused, never, n, ranking, scored = max(near, key=lambda r: (-r[2], r[0], r[1]))
+    # rag.ask reads all it retrieves; of the two comparisons, the one that refuses most.
+    read_all = [r for r in results if r[2] == DEFAULT_K]
+    most = max(r[0] for r in read_all)
+    near = [r for r in read_all if r[0] >= most - TIE]
+    refused, never, n, ranking, scored = max(near, key=lambda r: (r[1], r[0]))
     scale, shift = fit_confidence(scored)
     print(f"confidence = sigmoid({scale:.4f} × null difference + {shift:.4f})")
     scored = [(calibrated(d, scale, shift), f1, a) for d, f1, a in scored]
@@ -112,6 +114,12 @@ def main() -> None:
         refused_now = sum(1 for s in unanswerable if s[0] < t) / len(unanswerable)
         print(f"{t:9.3f}  {answered:8.3f}  {refused_now:7.3f}  {f1:15.1f}")
     default = default_threshold(scored)
+    found = [s for s in scored if s[0] > 0.0]
+    for low, high in ((0.0, 0.5), (0.5, 1.01)):
+        group = [s for s in found if low <= s[0] < high]
+        right = sum(1 for s in group if s[2] and s[1] >= 0.5)
+        print(f"confidence {low:.1f}–{min(high, 1.0):.1f}: {len(group)} answers, "
+              f"{right / max(len(group), 1):.2f} of them right")  # fmt: skip
     print(
         f"chosen: read {n} passages, compared by {ranking} (refused at the 80 % cut {refused:.3f}),"
         f" confidence scale {scale:.4f} shift {shift:.4f}, default threshold {default:.3f}"

@@ -143,7 +143,7 @@ def _paragraph(pools: _Pools, rng: random.Random) -> str:
 
 
 def _speaker_list(pools: _Pools, rng: random.Random) -> list[tuple]:
-    n = rng.randint(3, 7)
+    n = rng.randint(3, min(7, len(pools.persons) - 1, len(pools.organisations)))
     people = _distinct(pools.persons, rng, n + 1)
     outsider, people = people[0], people[1:]
     titles = [_title(rng) for _ in people]

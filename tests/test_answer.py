@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.answer import DEFAULT_K, MIN_CONFIDENCE
+from rag.answer import DEFAULT_K, MAX_CANDIDATES, MIN_CONFIDENCE, UNCERTAIN_BELOW
 
 QUESTIONS = [
     ("Who heads IOM's Counter-Trafficking Division?", "Richard Danziger", "001_"),
@@ -24,7 +24,8 @@ QUESTIONS = [
     ("Who is the Head of Unit of INTPA G6?", "Francesco Luciani", "004_"),
 ]
 OFF_TOPIC = "What is the boiling point of mercury?"
-ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations"}
+ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations", "candidates"}
+CANDIDATE_KEYS = {"answer", "confidence", "citation", "start", "end", "answer_start", "answer_end"}
 CITATION_KEYS = {
     "n",
     "title",
@@ -53,7 +54,7 @@ def answer_of(sample_index):
 
 def test_defaults():
     assert DEFAULT_K == 5
-    assert 0.0 < MIN_CONFIDENCE < 1.0
+    assert 0.0 < MIN_CONFIDENCE < UNCERTAIN_BELOW < 1.0
 
 
 @pytest.mark.parametrize(("question", "expected", "prefix"), QUESTIONS)
@@ -149,3 +150,72 @@ def test_boilerplate_is_never_the_answer(embedder, tmp_path):
     assert "Navarro" not in answer.text
     for citation in answer.citations:
         assert "Navarro" not in citation.text
+
+
+def test_to_dict_lists_the_candidates(answer_of):
+    answer = answer_of("Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?")
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert isinstance(data["candidates"], list)
+    for candidate in data["candidates"]:
+        assert set(candidate) == CANDIDATE_KEYS
+
+
+def test_candidates_are_other_spans_of_the_cited_passages(sample_index, answer_of):
+    answer = answer_of("Who is the Deputy Secretary of the Ministry of Home Affairs of Bangladesh?")
+    assert answer.found and answer.candidates
+    assert len(answer.candidates) <= MAX_CANDIDATES
+    confidences = [c.confidence for c in answer.candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(MIN_CONFIDENCE <= c <= answer.confidence for c in confidences)
+    texts = [answer.text] + [c.text for c in answer.candidates]
+    assert len(set(texts)) == len(texts)
+    citations = {c.n: c for c in answer.citations}
+    for candidate in answer.candidates:
+        cited = citations[candidate.citation]
+        text = sample_index.document(cited.source).text
+        span = text[candidate.answer_start : candidate.answer_end]
+        assert " ".join(span.split()) == candidate.text
+        assert cited.passage_start <= candidate.answer_start < candidate.answer_end
+        assert candidate.answer_end <= cited.passage_end
+        assert candidate.start <= candidate.answer_start < candidate.answer_end <= candidate.end
+
+
+def test_not_found_has_no_candidates(answer_of):
+    assert answer_of(OFF_TOPIC).candidates == []
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_every_passage_k_retrieves_is_read(sample_index, monkeypatch, k):
+    from rag import answer as answer_module
+
+    reader = answer_module.default_reader()
+    read = []
+
+    def spy(question, passages, per_passage=1):
+        read.append(len(passages))
+        return type(reader).read(reader, question, passages, per_passage)
+
+    monkeypatch.setattr(reader, "read", spy)
+    answer = rag.ask(sample_index, QUESTIONS[0][0], k=k)
+    assert read == [k] and len(answer.citations) == k
+
+
+def test_an_unrelated_document_leaves_a_found_answer_unchanged(embedder, sample_copy):
+    import sys
+
+    from conftest import PROJECT
+
+    sys.path.insert(0, str(PROJECT / "eval"))
+    from robustness import DANZIGER, filler_text
+
+    index = rag.Index(embedder)
+    index.sync([sample_copy])
+    before = rag.ask(index, DANZIGER)
+    (sample_copy / "field-notes.txt").write_text(filler_text(120_000), encoding="utf-8")
+    index.sync([sample_copy])
+    hits = index.search(DANZIGER, k=DEFAULT_K)
+    assert any(h.source.endswith("field-notes.txt") for h in hits)  # it competes for the k
+    after = rag.ask(index, DANZIGER)
+    assert before.found and after.found
+    assert after.text == before.text == "Richard Danziger"
+    assert after.confidence == pytest.approx(before.confidence, abs=0.02)

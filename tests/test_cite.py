@@ -267,3 +267,41 @@ def test_pdf_source_view_names_the_page_and_marks_page_breaks(embedder, tmp_path
     assert '<span class="rag-page-break">page 2</span>' in view
     assert _marked(view, "cite-answer") == "Erik Dahl"
     assert ", page 2" in render_answer(answer)
+
+
+def _with_confidence(answer: rag.Answer, confidence: float) -> rag.Answer:
+    """The answer with another confidence and one candidate: another word of its passage."""
+    import dataclasses
+
+    cited = answer.citations[0]
+    word = re.search(r"[A-Z][a-z]{4,}", cited.text)
+    start = cited.passage_start + word.start()
+    candidate = rag.Candidate(
+        word.group(0), confidence / 2, cited.n, start, start + len(word.group(0)), start,
+        start + len(word.group(0)),
+    )  # fmt: skip
+    return dataclasses.replace(answer, confidence=confidence, candidates=[candidate])
+
+
+def test_an_uncertain_answer_says_so_and_lists_the_candidates(sample_index, head_of_unit):
+    from rag.answer import UNCERTAIN_BELOW
+
+    answer = _with_confidence(head_of_unit, UNCERTAIN_BELOW / 2)
+    reply = render_answer(answer)
+    assert "Uncertain answer:" in reply and "rag-uncertain" in reply
+    assert f"Confidence below {UNCERTAIN_BELOW:.2f}" in reply
+    (candidate,) = answer.candidates
+    assert f'<span class="rag-candidate-text">{candidate.text}</span>' in reply
+    buttons = [a for tag, a in _Elements(reply).tags if tag == "button"]
+    target = json.loads(buttons[-1]["data-cite"])
+    assert (target["answer_start"], target["answer_end"]) == (
+        candidate.answer_start,
+        candidate.answer_end,
+    )
+    view = render_source(sample_index, **target)
+    assert _marked(view, "cite-answer") == candidate.text
+
+
+def test_a_confident_answer_is_shown_plainly(head_of_unit):
+    reply = render_answer(_with_confidence(head_of_unit, 0.9))
+    assert "Answer:" in reply and "Uncertain" not in reply and "rag-candidates" not in reply

@@ -11,7 +11,7 @@ from embeddings import DEFAULT_MODEL
 from rag.cli import main
 
 HIT_KEYS = {"score", "title", "source", "page", "start", "end", "text"}
-ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations"}
+ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations", "candidates"}
 CITATION_KEYS = {
     "n",
     "title",
@@ -104,6 +104,16 @@ def test_ask_json(index_dir, corpus, capsys):
     lighthouse = (corpus / "lighthouse.txt").read_text()
     first = answer["citations"][0]
     assert lighthouse[first["start"] : first["end"]] in first["text"]
+
+
+def test_help_names_the_default_threshold(capsys):
+    from rag.answer import MIN_CONFIDENCE
+    from rag.cli import _DEFAULT_MIN_CONFIDENCE
+
+    assert _DEFAULT_MIN_CONFIDENCE == MIN_CONFIDENCE
+    with pytest.raises(SystemExit):
+        main(["ask", "--help"])
+    assert f"(default {MIN_CONFIDENCE})" in " ".join(capsys.readouterr().out.split())
 
 
 def test_ask_text(index_dir, capsys):
