@@ -6,7 +6,7 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +149,24 @@ def best_squad2_f1(scored, thresholds=None) -> tuple[float, float]:
             below += 1
         best = max(best, (total / len(scored), threshold))
     return best
+
+
+def calibration(results: Sequence, bins: int = 10) -> list[dict]:
+    """For each confidence bin holding answers of ``results`` (``rag.evaluate.QuestionResult``
+    rows): how many, and the share that are right (F1 >= 0.5; an answer to an unanswerable
+    question is wrong)."""
+    groups: list[list] = [[] for _ in range(bins)]
+    for r in results:
+        if r.retrieved:
+            groups[min(int(r.confidence * bins), bins - 1)].append(r)
+    return [
+        {
+            "low": i / bins,
+            "high": (i + 1) / bins,
+            "n": len(group),
+            "mean_confidence": mean([r.confidence for r in group]),
+            "right": mean([r.answerable and r.span_f1 >= 0.5 for r in group]),
+        }
+        for i, group in enumerate(groups)
+        if group
+    ]

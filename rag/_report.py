@@ -264,7 +264,7 @@ def _plot_thresholds(axes, report) -> None:
 
 
 def _plot_calibration(axes, report) -> None:
-    from rag.evaluate import calibration
+    from rag._metrics import calibration
 
     rows = calibration(report.results)
     centres = [(row["low"] + row["high"]) / 2 for row in rows]

@@ -3,7 +3,7 @@
 Each worker is a plain Python process that reads one path per line on stdin and answers one JSON
 line on a private copy of stdout (what the parsers print goes to stderr, which is discarded). It
 runs under an address-space limit; the parent kills a worker that passes the time limit and starts
-a new one for the next file. Workers import only ``rag.ingest`` and the parsers, not the package's
+a new one for the next file. Workers import only ``rag._extract`` and the parsers, not the package's
 ``__init__`` (which would load PyTorch), so one starts in about 0.15 s.
 """
 
@@ -20,8 +20,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from rag._extract import Document, Extraction, IngestLimits, extract
 from rag.errors import RagError
-from rag.ingest import Document, Extraction, IngestLimits
 
 # Run as `python -c _BOOT <package folder> <limits>`: `rag` becomes a bare namespace for `rag/`.
 _BOOT = (
@@ -170,7 +170,6 @@ def serve(limits_json: str) -> None:
     """The worker's loop: one path in, one JSON answer out, until stdin closes."""
     import resource
 
-    from rag import ingest
     from rag.errors import ExtractionError, one_line
 
     limits = IngestLimits(**json.loads(limits_json))
@@ -186,7 +185,7 @@ def serve(limits_json: str) -> None:
     os.dup2(devnull, 2)
     for line in sys.stdin:
         try:
-            document, note = ingest._extract(json.loads(line), limits)
+            document, note = extract(json.loads(line), limits)
             reply = {"document": asdict(document), "note": note}
         except ExtractionError as exc:
             reply = {"skip": str(exc)}

@@ -154,7 +154,7 @@ class Report:
             **self._refused_at_cut(),
             "thresholds": [self.scores_at(t) for t in self.thresholds],
             "by_type": self._by_type(),
-            "calibration": calibration(self.results),
+            "calibration": _metrics.calibration(self.results),
         }
         return _metrics.rounded(data)
 
@@ -180,26 +180,6 @@ class Report:
             kind: {"n": len(group), **_scores(group, self.threshold, refusals=False)}
             for kind, group in sorted(groups.items())
         }
-
-
-def calibration(results: Sequence[QuestionResult], bins: int = 10) -> list[dict]:
-    """For each confidence bin holding answers: how many, and the share that are right
-    (F1 >= 0.5; an answer to an unanswerable question is wrong)."""
-    groups: list[list[QuestionResult]] = [[] for _ in range(bins)]
-    for r in results:
-        if r.retrieved:
-            groups[min(int(r.confidence * bins), bins - 1)].append(r)
-    return [
-        {
-            "low": i / bins,
-            "high": (i + 1) / bins,
-            "n": len(group),
-            "mean_confidence": _metrics.mean([r.confidence for r in group]),
-            "right": _metrics.mean([r.answerable and r.span_f1 >= 0.5 for r in group]),
-        }
-        for i, group in enumerate(groups)
-        if group
-    ]
 
 
 def _scores(results: Sequence[QuestionResult], threshold: float, refusals: bool = True) -> dict:

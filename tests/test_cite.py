@@ -292,8 +292,9 @@ def test_an_uncertain_answer_says_so_and_lists_the_candidates(sample_index, head
     assert f"Confidence below {UNCERTAIN_BELOW:.2f}" in reply
     (candidate,) = answer.candidates
     assert f'<span class="rag-candidate-text">{candidate.text}</span>' in reply
-    buttons = [a for tag, a in _Elements(reply).tags if tag == "button"]
-    target = json.loads(buttons[-1]["data-cite"])
+    listed = reply.split('<ul class="rag-candidates">', 1)[1].split("</ul>", 1)[0]
+    (button,) = [a for tag, a in _Elements(listed).tags if tag == "button"]
+    target = json.loads(button["data-cite"])
     assert (target["answer_start"], target["answer_end"]) == (
         candidate.answer_start,
         candidate.answer_end,

@@ -13,6 +13,7 @@ import pytest
 from conftest import SAMPLE_CORPUS
 from fpdf import FPDF
 
+from rag._extract import extract
 from rag.ingest import (
     BOILERPLATE_MIN_DOCS,
     MAX_FILE_BYTES,
@@ -21,7 +22,6 @@ from rag.ingest import (
     ExtractionError,
     IngestLimits,
     Skipped,
-    _extract,
     discover_files,
     extract_file,
     extract_files,
@@ -676,7 +676,7 @@ def test_fifo_given_directly_does_not_block(tmp_path):
 def test_pdf_page_limit(tmp_path):
     path = tmp_path / "five.pdf"
     path.write_bytes(pdf_bytes([f"Page number {n} of the harbour report." for n in range(1, 6)]))
-    document, note = _extract(path, IngestLimits(max_pdf_pages=2))
+    document, note = extract(path, IngestLimits(max_pdf_pages=2))
     assert note == "cut short: read the first 2 of 5 pages"
     assert len(document.page_starts) == 2
     assert "Page number 2" in document.text
@@ -686,6 +686,6 @@ def test_pdf_page_limit(tmp_path):
 def test_character_limit(tmp_path):
     path = tmp_path / "long.txt"
     path.write_text("harbour " * 625)  # 5,000 characters
-    document, note = _extract(path, IngestLimits(max_chars=1000))
+    document, note = extract(path, IngestLimits(max_chars=1000))
     assert 0 < len(document.text) <= 1000
     assert note.startswith("cut short")
