@@ -10,7 +10,10 @@ and an unrelated document added to the index does not take a found answer away.
 - **Filler:** the sample corpus with a 2 MB text of field-note filler added (paragraphs of
   counter-trafficking words that state no fact, ``filler_text``), asked "Who heads IOM's
   Counter-Trafficking Division?"; it prints the answer before and after, and where the passage
-  that holds "Richard Danziger" ranks among the retrieved ones.
+  that holds "Richard Danziger" ranks among the retrieved ones. As in issue 37's report, the
+  filler pushes that passage down the ranking (4th of 5 here) but not out of the k retrieved: a
+  filler that also repeats the question's words in every sentence pushes it to 21st, out of any
+  k a user would set, and then no reader can see it (eval/TRIED.md).
 """
 
 from __future__ import annotations
@@ -40,8 +43,7 @@ _VOCABULARY = (
     "visit visits meeting meetings report reporting monitoring follow-up review mission unit "
     "counter trafficking-related exploitation labour recruitment return reintegration"
 ).split()
-# The question's own words, a few in every sentence, so that the filler competes in retrieval.
-_ASKED = "IOM's Counter-Trafficking Division heads head IOM division".split()
+# The question's own phrase in one sentence in 20, so that the filler competes in retrieval.
 _PHRASE = "IOM's Counter-Trafficking Division"
 PHRASE_CHANCE = 0.05
 
@@ -55,8 +57,6 @@ def filler_text(size: int, seed: int = 7) -> str:
         sentences = []
         for _ in range(rng.randint(3, 6)):
             words = rng.choices(_VOCABULARY, k=rng.randint(10, 22))
-            for _ in range(rng.randint(1, 3)):
-                words.insert(rng.randrange(len(words) + 1), rng.choice(_ASKED))
             if rng.random() < PHRASE_CHANCE:
                 words.insert(rng.randrange(len(words) + 1), _PHRASE)
             sentences.append(" ".join(words).capitalize() + ".")

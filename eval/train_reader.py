@@ -1,37 +1,35 @@
 """Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
 
-    .venv/bin/python eval/train_reader.py            # about 140 min on 2 cores (51 + 89)
+    .venv/bin/python eval/train_reader.py            # about 4 hours on 2 cores (108 + ~120 min)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors  # stage 2 only
+    .venv/bin/python eval/train_reader.py --made-questions 0 --out S1.safetensors  # stage 1 only
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
-    .venv/bin/python eval/train_reader.py --distractors 0.3 --made-questions 0 \
-        --out /tmp/d.safetensors  # measured on stage 1 alone,
-        # not shipped: a trade, not a gain (eval/TRIED.md)
-    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --made-negatives 0 --inner-swaps 0 --antonyms 0 --out /tmp/p.safetensors  # the previous
-        # release's stage 2, without the three kinds of made negatives below
-    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --negations 0.2 --out /tmp/g.safetensors  # tried, not shipped (eval/TRIED.md)
-    .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors \
-        --made-epochs 2 --out /tmp/two.safetensors  # the previous release's two-epoch stage 2
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
     .venv/bin/python eval/train_reader.py --init STAGE1 --save-examples F.json.gz  # stage 2's
-        # examples only (1 min), to train them on a GPU machine: eval/train_on_device.py
+        # examples only, to train them on a GPU machine: eval/train_on_device.py
 
-Stage 1 trains the base model for --epochs on the file's questions and made negatives; stage 2
-trains the kept weights --made-epochs more (three), at --made-lr, on the same examples plus
---made-questions questions made from the file's own paragraphs (eval/synthetic_questions.py),
-three more kinds of made negatives (--made-negatives for the made questions, --inner-swaps,
---antonyms; needs spaCy, WordNet and lemminflect: make train-setup). --made-questions 0 stops
-after stage 1.
+Stage 1 trains the base model for --epochs on both fitting files' questions (each real
+unanswerable one --unanswerable-copies times) and made negatives (--negatives); stage 2 trains
+the kept weights --made-epochs more at --made-lr on the same examples plus --made-questions
+questions made from the files' own paragraphs (eval/synthetic_questions.py), three more kinds of
+made negatives (--made-negatives for the made questions, --inner-swaps, --antonyms) and
+--structured passages laid out as press releases are (eval/structured_examples.py); stage 2
+needs spaCy, WordNet and lemminflect (make train-setup). --made-questions 0 stops after stage 1.
+On a CPU with bfloat16 units (AMX-BF16, AVX512-BF16) the forward pass runs under bfloat16
+autocast (rag/_precision.py; RAG_PRECISION=float32 turns it off); batches are padded to their
+longest window.
 
-Fitting rule: trains only on squad-v2.0-train-articles1-10.json (its answerable and unanswerable
-questions, plus made negatives: the question with the answer's sentence cut out of its paragraph,
-beside the most similar other paragraph of the same article, or with a name swapped; and in
-stage 2 the made questions, their made negatives, names swapped within the paragraph and words
-turned to their antonyms). The epoch kept is the one that refuses the most unanswerable
-questions of squad-v2.0-dev-articles1-5.json (gold paragraphs) at the confidence cut that answers
-80 % of its answerable ones, the bar's measure; the stage-2 settings were also chosen there.
-squad-v1.1-dev-article1.json is only reported, never used to choose.
+Fitting rule: trains only on the two fitting files, squad-v2.0-train-articles1-10.json and
+squad-v2.0-dev-articles-fit14.json (--fitting): their answerable and unanswerable questions,
+plus made negatives (the question with the answer's sentence cut out of its paragraph, beside
+the most similar other paragraph of the same article, or with a name swapped; in stage 2 the
+made questions, their made negatives, names swapped within the paragraph, words turned to their
+antonyms, and the structured passages, whose names, organisations and places are the files'
+entities). The epoch kept is the one that refuses the most unanswerable questions of
+squad-v2.0-dev-articles1-5.json (gold paragraphs) at the confidence cut that answers 80 % of its
+answerable ones, the bar's measure; the stage-2 settings were also chosen there.
+squad-v1.1-dev-article1.json is only reported, never used to choose. The old experiment flags
+(--distractors, --negations) stay for eval/TRIED.md's commands; they are off by default.
 Prints the training curve, the dev and report figures of the reader alone, and the time taken.
 """
 
@@ -392,6 +390,12 @@ def train(args) -> None:
             return
     elif init.resolve() != out.resolve():
         shutil.copyfile(init, out)
+    if args.polish_epochs:
+        print(f"stage 3: {args.polish_epochs} epoch(s) from {out} on "
+              f"{', '.join(Path(f).name for f in args.polish_files)}, learning rate "
+              f"{args.polish_lr}")  # fmt: skip
+        polish = argparse.Namespace(**{**vars(args), "fitting": args.polish_files})
+        fit(polish, out, out, args.polish_epochs, args.polish_lr, made=0)
     tokenizer, kept = _reader_model.load_trained(out, expected_sha256=None)
     kept.to(args.device)
     print("v2.0 dev (gold, float16 weights): " + _format(evaluate(tokenizer, kept, load(DEV))))
@@ -645,8 +649,15 @@ def main() -> None:
                         "(speaker lists, contact blocks, quotes, event fields)")  # fmt: skip
     parser.add_argument("--made-lr", type=float, default=4e-5,
                         help="learning rate of stage 2")  # fmt: skip
-    parser.add_argument("--made-epochs", type=int, default=3,
+    parser.add_argument("--made-epochs", type=int, default=2,
                         help="epochs of stage 2")  # fmt: skip
+    parser.add_argument("--polish-epochs", type=int, default=0,
+                        help="stage 3: epochs on --polish-files alone after stage 2")  # fmt: skip
+    parser.add_argument("--polish-lr", type=float, default=4e-5,
+                        help="learning rate of stage 3")  # fmt: skip
+    parser.add_argument("--polish-files", nargs="+", type=Path, default=[FIT14],
+                        help="SQuAD 2.0 files stage 3 trains on (default: the second fitting "
+                        "file)")  # fmt: skip
     parser.add_argument("--init", metavar="WEIGHTS",
                         help="skip stage 1: start stage 2 from these trained weights")  # fmt: skip
     parser.add_argument(

@@ -19,7 +19,7 @@ from rag.errors import RagError
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "reader.safetensors"
 # Written by eval/train_reader.py; a different file is refused at load.
-WEIGHTS_SHA256 = "2e69b4baefeb06e0a5bd9a5ddd3979fb1ba516a4ebdaedaecc7af5fccfc429e7"
+WEIGHTS_SHA256 = "5ba2d9ee67aaf1953c6081cd7670bd11da8aaf56b27e8ad531653c455c3bb813"
 FROZEN_PREFIX = "encoder.embeddings.word_embeddings."
 
 
