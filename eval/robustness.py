@@ -11,9 +11,11 @@ and an unrelated document added to the index does not take a found answer away.
   counter-trafficking words that state no fact, ``filler_text``), asked "Who heads IOM's
   Counter-Trafficking Division?"; it prints the answer before and after, and where the passage
   that holds "Richard Danziger" ranks among the retrieved ones. As in issue 37's report, the
-  filler pushes that passage down the ranking (4th of 5 here) but not out of the k retrieved: a
-  filler that also repeats the question's words in every sentence pushes it to 21st, out of any
-  k a user would set, and then no reader can see it (eval/TRIED.md).
+  filler pushes that passage past the first two (4th of 5 here) but not out of the k retrieved.
+  The rank is sensitive to how often the filler uses the question's phrase: at 0.07 of its
+  sentences rather than 0.06 the passage ranks 7th, out of k = 5, and the reader answers from
+  the filler ("head officials", 0.54); asked with k = 10 it reads the passage and answers
+  "Richard Danziger" again (README, "Limits").
 """
 
 from __future__ import annotations
@@ -43,12 +45,12 @@ _VOCABULARY = (
     "visit visits meeting meetings report reporting monitoring follow-up review mission unit "
     "counter trafficking-related exploitation labour recruitment return reintegration"
 ).split()
-# The question's own phrase in one sentence in 20, so that the filler competes in retrieval.
+# The question's own phrase in 6 sentences in 100, so that the filler competes in retrieval.
 _PHRASE = "IOM's Counter-Trafficking Division"
-PHRASE_CHANCE = 0.05
+PHRASE_CHANCE = 0.06
 
 
-def filler_text(size: int, seed: int = 7) -> str:
+def filler_text(size: int, seed: int = 7, phrase_chance: float = PHRASE_CHANCE) -> str:
     """About ``size`` characters of paragraphs made of the words of counter-trafficking work in
     random order: they look like the subject and answer nothing."""
     rng = random.Random(seed)
@@ -57,7 +59,7 @@ def filler_text(size: int, seed: int = 7) -> str:
         sentences = []
         for _ in range(rng.randint(3, 6)):
             words = rng.choices(_VOCABULARY, k=rng.randint(10, 22))
-            if rng.random() < PHRASE_CHANCE:
+            if rng.random() < phrase_chance:
                 words.insert(rng.randrange(len(words) + 1), _PHRASE)
             sentences.append(" ".join(words).capitalize() + ".")
         paragraph = "Field note. " + " ".join(sentences)

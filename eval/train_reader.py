@@ -1,10 +1,12 @@
 """Train the span reader (rag/weights/reader.safetensors) from ../shared, with a fixed seed.
 
-    .venv/bin/python eval/train_reader.py            # about 4 hours on 2 cores (108 + ~120 min)
+    .venv/bin/python eval/train_reader.py            # about 3 hours on 2 AMX cores (67 + 105 min)
     .venv/bin/python eval/train_reader.py --init /tmp/reader-stage1.safetensors  # stage 2 only
     .venv/bin/python eval/train_reader.py --made-questions 0 --out S1.safetensors  # stage 1 only
     .venv/bin/python eval/train_reader.py --limit 200 --epochs 1 --out /tmp/r.safetensors  # smoke
     .venv/bin/python eval/train_reader.py --every-epoch /tmp/epochs ...  # keep each epoch too
+    .venv/bin/python eval/train_reader.py --init STAGE2 --made-questions 0 --polish-epochs 2 \
+        --out /tmp/p.safetensors  # a third stage on the new file alone: tried, not shipped
     .venv/bin/python eval/train_reader.py --init STAGE1 --save-examples F.json.gz  # stage 2's
         # examples only, to train them on a GPU machine: eval/train_on_device.py
 

@@ -201,30 +201,38 @@ def word_logits(window: _Window) -> tuple[np.ndarray, np.ndarray]:
     start_logits = np.full(len(offsets), -np.inf)
     end_logits = np.full(len(offsets), -np.inf)
     start_logits[0], end_logits[0] = window.start_logits[0], window.end_logits[0]  # no answer
-    context = [i for i, s in enumerate(window.sequence) if s == 1]
-    words: list[list[int]] = []
-    for i in context:
-        if words and words[-1][-1] == i - 1 and _joined(text, offsets[i][0]):
-            words[-1].append(i)
-        else:
-            words.append([i])
-    for pieces in words:
-        first, last = pieces[0], pieces[-1]
-        if not _joined(text, offsets[first][0]):
-            start_logits[first] = _logsumexp(window.start_logits[pieces])
-        if not _joined(text, offsets[last][1]):
-            end_logits[last] = _logsumexp(window.end_logits[pieces])
+    context = np.flatnonzero([s == 1 for s in window.sequence])
+    if not len(context):
+        return start_logits, end_logits
+    # A piece continues the word before it when it follows it directly inside a run of letters.
+    continues = np.array(
+        [
+            n > 0 and context[n - 1] == i - 1 and _joined(text, offsets[i][0])
+            for n, i in enumerate(context)
+        ]
+    )
+    firsts = np.flatnonzero(~continues)  # each word's first piece, as positions in ``context``
+    lasts = np.append(firsts[1:] - 1, len(context) - 1)
+    word_of = np.cumsum(~continues) - 1
+    for logits, out, edge in (
+        (window.start_logits, start_logits, firsts),
+        (window.end_logits, end_logits, lasts),
+    ):
+        pieces = logits[context].astype(np.float64)
+        top = np.maximum.reduceat(pieces, firsts)
+        summed = top + np.log(np.add.reduceat(np.exp(pieces - top[word_of]), firsts))
+        out[context[edge]] = summed
+    for first, last in zip(context[firsts], context[lasts], strict=True):
+        if _joined(text, offsets[first][0]):  # cut by the window's edge
+            start_logits[first] = -np.inf
+        if _joined(text, offsets[last][1]):
+            end_logits[last] = -np.inf
     return start_logits, end_logits
 
 
 def _joined(text: str, position: int) -> bool:
     """Whether ``position`` lies inside a run of letters or digits (not at a word's edge)."""
     return 0 < position < len(text) and text[position - 1].isalnum() and text[position].isalnum()
-
-
-def _logsumexp(values: np.ndarray) -> float:
-    top = float(values.max())
-    return top + float(np.log(np.exp(values - top).sum()))
 
 
 def _spans_in_window(window: _Window, count: int) -> list[tuple]:

@@ -211,10 +211,14 @@ def test_an_unrelated_document_leaves_a_found_answer_unchanged(embedder, sample_
     index = rag.Index(embedder)
     index.sync([sample_copy])
     before = rag.ask(index, DANZIGER)
-    (sample_copy / "field-notes.txt").write_text(filler_text(120_000), encoding="utf-8")
+    # This much filler, this often using the question's phrase, ranks the passage 3rd of 5:
+    # past the 2 passages the reader used to read, inside the k it reads now.
+    filler = filler_text(120_000, phrase_chance=0.2)
+    (sample_copy / "field-notes.txt").write_text(filler, encoding="utf-8")
     index.sync([sample_copy])
     hits = index.search(DANZIGER, k=DEFAULT_K)
-    assert any(h.source.endswith("field-notes.txt") for h in hits)  # it competes for the k
+    rank = next(n for n, h in enumerate(hits, 1) if "Richard Danziger" in h.text)
+    assert rank > 2 and any(h.source.endswith("field-notes.txt") for h in hits)
     after = rag.ask(index, DANZIGER)
     assert before.found and after.found
     assert after.text == before.text == "Richard Danziger"
