@@ -20,6 +20,7 @@ from rag.errors import (  # noqa: E402
 )
 from rag.evaluate import Report, evaluate  # noqa: E402
 from rag.index import Index  # noqa: E402
+from rag.ingest import IngestLimits  # noqa: E402
 from rag.retrieve import Hit  # noqa: E402
 
 __version__ = "0.1.0"
@@ -32,6 +33,7 @@ __all__ = [
     "Index",
     "IndexFormatError",
     "IndexLockedError",
+    "IngestLimits",
     "RagError",
     "Report",
     "ask",

@@ -47,8 +47,9 @@ from rag.retrieve import Lexicon
 
 # 3: a SQLite store of record changed in place, with vector and BM25 segments per sync.
 # 2: chunk text is not stored twice, it is read from the document's text at the chunk's offsets.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)  # 1 stored chunk text too; the same offsets give the same text
+FORMAT_VERSION = 4
+# 3 had no locations (they read as none); saving into one adds the column and makes it a 4.
+READABLE_VERSIONS = (1, 2, 3, 4)  # 1 stored chunk text too; the same offsets give the same text
 STORE = "store.sqlite"
 MANIFEST = "manifest.json"  # formats 1 and 2
 LOCK = ".writer.lock"
@@ -142,6 +143,7 @@ def write(path: Path, index, snapshot: Snapshot, previous: Snapshot | None = Non
         return _write_everything(path, index, snapshot)
     db = _open_for_writing(store)
     try:
+        _upgrade(db)
         saved = {(first, rows) for first, rows in db.execute(_SAVED_SEGMENTS)}
         wanted = {(s.first, s.rows) for s in snapshot.segments}
         segments = _write_segments(path, snapshot, wanted - saved)
@@ -167,7 +169,7 @@ _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE documents (source TEXT PRIMARY KEY, code INTEGER UNIQUE, format TEXT, text TEXT,
     text_crc32 INTEGER, file_sha256 TEXT, title TEXT, title_source TEXT, page_starts TEXT,
-    content_spans TEXT);
+    content_spans TEXT, locations TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE skipped (source TEXT PRIMARY KEY, file_sha256 TEXT, reason TEXT);
 CREATE TABLE files (source TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, file_sha256 TEXT);
 CREATE TABLE lines (source TEXT PRIMARY KEY, hashes BLOB);
@@ -183,6 +185,7 @@ def _write_everything(path: Path, index, snapshot: Snapshot) -> str:
     if store.is_file():
         db = _open_for_writing(store)
         try:
+            _upgrade(db)
             with db:  # one transaction
                 for table in _TABLES:
                     db.execute(f"DELETE FROM {table}")
@@ -315,6 +318,7 @@ def _document_rows(code_of: dict[str, int]):
             d.title_source,
             json.dumps(d.page_starts),
             json.dumps(d.content_spans),
+            json.dumps(d.locations),
         )
 
     return row
@@ -346,6 +350,17 @@ def _write_changes(db, table: str, old: dict, new: dict, row, old_keys=None, new
     if changed:
         marks = ", ".join("?" * len(changed[0]))
         db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", changed)
+
+
+def _upgrade(db) -> None:
+    """Make a format 3 store a format 4 one before writing into it: add the locations column."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    if "locations" not in columns:
+        with db:
+            db.execute("ALTER TABLE documents ADD COLUMN locations TEXT NOT NULL DEFAULT '[]'")
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('format_version', ?)", (str(FORMAT_VERSION),)
+            )
 
 
 def _open_for_writing(store: Path) -> sqlite3.Connection:
@@ -399,11 +414,12 @@ def _read_store(path: Path) -> StoredIndex:
         db.execute("BEGIN")  # one consistent state, whatever a writer commits meanwhile
         meta = dict(db.execute("SELECT key, value FROM meta"))
         version = int(meta.get("format_version", 0))
-        if version != FORMAT_VERSION:
+        if version not in (3, FORMAT_VERSION):
             _refuse_version(path, version)
+        columns = _LOADED_COLUMNS.format(locations="locations" if version > 3 else "'[]'")
         identity = EmbedderIdentity(**json.loads(meta["embedder"]))
         settings = ChunkSettings(**json.loads(meta["chunk_settings"]))
-        rows = {row[0]: row for row in db.execute(f"SELECT {_LOADED_COLUMNS} FROM documents")}
+        rows = {row[0]: row for row in db.execute(f"SELECT {columns} FROM documents")}
         if sum(row[3] for row in rows.values()) <= VERIFY_ON_LOAD_BYTES:
             _check_texts(store, db)
         seen = _read_seen(db)
@@ -440,7 +456,7 @@ def _read_store(path: Path) -> StoredIndex:
 
 _LOADED_COLUMNS = (
     "source, code, format, length(CAST(text AS BLOB)), text_crc32, file_sha256, title, "
-    "title_source, page_starts, content_spans"
+    "title_source, page_starts, content_spans, {locations}"
 )
 
 
@@ -659,7 +675,7 @@ class _StoredDocuments(Mapping):
 
 
 def _stored_document(texts: _StoredTexts, row: tuple, crc: int) -> Document:
-    source, format_, sha, title, title_source, page_starts, content_spans = row
+    source, format_, sha, title, title_source, page_starts, content_spans, locations = row
     document = object.__new__(_StoredDocument)
     document.__dict__.update(
         source=source,
@@ -669,6 +685,7 @@ def _stored_document(texts: _StoredTexts, row: tuple, crc: int) -> Document:
         title_source=title_source,
         page_starts=tuple(json.loads(page_starts)),
         content_spans=tuple(tuple(span) for span in json.loads(content_spans)),
+        locations=tuple((offset, label) for offset, label in json.loads(locations)),
         _texts=texts,
         _crc=crc,
     )

@@ -133,6 +133,9 @@ class _Worker:
             self.stop()
             return self.fail(f"the reader crashed ({_exit_reason(self.returncode)})")
         self.buffer += data
+        while self.buffer.startswith(b"+\n"):  # a page read by OCR: that page's time again
+            self.buffer = self.buffer[2:]
+            self.deadline = time.monotonic() + self.limits.ocr_page_timeout_s + 5.0
         if not self.buffer.endswith(b"\n"):
             return None
         reply = json.loads(self.buffer)
@@ -142,6 +145,7 @@ class _Worker:
         fields = reply["document"]
         fields["page_starts"] = tuple(fields["page_starts"])
         fields["content_spans"] = tuple(map(tuple, fields["content_spans"]))
+        fields["locations"] = tuple(map(tuple, fields["locations"]))
         return Extraction(source, Document(**fields), reply["note"], reply["peak_mb"])
 
     def fail(self, reason: str) -> Extraction:
@@ -183,9 +187,14 @@ def serve(limits_json: str) -> None:
     answers.write("ready\n")
     answers.flush()
     os.dup2(devnull, 2)
+
+    def alive() -> None:  # after each page read by OCR: the parent gives the file more time
+        answers.write("+\n")
+        answers.flush()
+
     for line in sys.stdin:
         try:
-            document, note = extract(json.loads(line), limits)
+            document, note = extract(json.loads(line), limits, on_page=alive)
             reply = {"document": asdict(document), "note": note}
         except ExtractionError as exc:
             reply = {"skip": str(exc)}

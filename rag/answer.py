@@ -46,6 +46,7 @@ class Citation:
     text: str
     passage_start: int
     passage_end: int
+    location: str = ""  # where the cited sentence is in the file: "page 3", "slide 2", …
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Answer:
             "title",
             "source",
             "page",
+            "location",
             "start",
             "end",
             "answer_start",
@@ -227,7 +229,7 @@ def _citations(index, hits: list[Hit], spans: dict, best: Span | None, found: bo
         citations.append(
             Citation(
                 n, hit.title, hit.source, hit.page, start, end, *answer,
-                hit.text, hit.start, hit.end,
+                hit.text, hit.start, hit.end, index.document(hit.source).location_at(start),
             )
         )  # fmt: skip
     return citations

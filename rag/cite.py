@@ -57,13 +57,15 @@ def render_answer(answer: Answer) -> str:
 
 
 def render_citations(citations: list[Citation], snippets: bool = False) -> str:
-    """Numbered citation buttons, ``[n] Title, page p``; with ``snippets`` each shows its
-    sentence (for the closest passages of a question without an answer)."""
+    """Numbered citation buttons, ``[n] Title, location`` (a page, slide, sheet row or section);
+    with ``snippets`` each shows its sentence (for the closest passages of a question without
+    an answer)."""
     if not citations:
         return ""
     items = []
     for citation in citations:
-        page = f", page {citation.page}" if citation.page else ""
+        where = citation.location or (f"page {citation.page}" if citation.page else "")
+        page = f", {_escape(where)}" if where else ""
         snippet = ""
         if snippets:
             snippet = f'<span class="rag-snippet">{_escape(_snippet(citation))}</span>'
@@ -119,10 +121,10 @@ def render_source(
     if sentence is not None:
         answer = _checked_span(answer_start, answer_end, *sentence, "answer")
     low, high = _window(text, sentence)
-    page = document.page_at(sentence[0]) if sentence else None
+    where = document.location_at(sentence[0]) if sentence else ""
     header = (
         f'<div class="rag-source-head"><strong>{_escape(document.title)}</strong>'
-        f"{f' · page {page}' if page else ''}"
+        f"{f' · {_escape(where)}' if where else ''}"
         f'<span class="rag-source-file">{_escape(Path(document.source).name)}</span></div>'
     )
     note = ""
@@ -131,7 +133,12 @@ def render_source(
             f'<p class="rag-source-note">A long document: showing the cited passage in its '
             f"context, characters {low:,}–{high:,} of {len(text):,}.</p>"
         )
-    body = _highlight(text, low, high, sentence, answer, document.page_starts)
+    breaks = {
+        start: document.location_at(start) or f"page {n}"
+        for n, start in enumerate(document.page_starts, start=1)
+        if low < start < high
+    }
+    body = _highlight(text, low, high, sentence, answer, breaks)
     return f'<div class="rag-source">{header}{note}<div class="rag-source-text">{body}</div></div>'
 
 
@@ -261,12 +268,12 @@ def _highlight(
     high: int,
     sentence: tuple[int, int] | None,
     answer: tuple[int, int] | None,
-    page_starts: tuple[int, ...],
+    breaks: dict[int, str],
 ) -> str:
     """Escaped ``text[low:high]`` with the answer's mark nested in the sentence's, and page breaks
-    shown (a mark a page break cuts through is closed before it and reopened after it)."""
+    (pages, slides, sheets; ``breaks``: offset -> its name) shown (a mark a page break cuts
+    through is closed before it and reopened after it)."""
     marks = [(kind, span) for kind, span in (("sentence", sentence), ("answer", answer)) if span]
-    breaks = {p: n for n, p in enumerate(page_starts, start=1) if low < p < high}
     bounds = sorted({low, high, *breaks, *(x for _, span in marks for x in span)})
     ids = {"sentence": SENTENCE_ID, "answer": ANSWER_ID}
     parts, opened = ["…" if low > 0 else ""], []
@@ -276,7 +283,7 @@ def _highlight(
                 parts.append("</mark>")
                 opened.remove(kind)
         if position in breaks:
-            page = f'<span class="rag-page-break">page {breaks[position]}</span>'
+            page = f'<span class="rag-page-break">{_escape(breaks[position])}</span>'
             parts += ["</mark>" * len(opened), page, *(f'<mark class="rag-{k}">' for k in opened)]
         for kind, span in marks:
             if span[0] == position and kind in ids:

@@ -41,13 +41,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    index = commands.add_parser("index", help="index files and folders (incremental)")
+    index = commands.add_parser(
+        "index",
+        help="index files and folders (incremental)",
+        description="Index files and folders (incremental: only new and changed files are read).",
+        epilog=_formats_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     index.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (recursive)")
     _index_option(index)
     index.add_argument(
         "--model",
         help="embedding model name or folder (default: $RAG_MODEL or "
         "the bundled all-MiniLM-L6-v2); only for a new index",
+    )
+    index.add_argument(
+        "--ocr-lang",
+        metavar="LANGS",
+        help="Tesseract languages for scanned PDF pages, joined by '+' (default eng; e.g. "
+        "eng+fra, each installed as tesseract-ocr-LANG)",
+    )
+    index.add_argument(
+        "--no-ocr", action="store_true", help="do not read scanned PDF pages with OCR"
     )
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=_index)
@@ -136,6 +151,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _formats_help() -> str:
+    from rag._extract import FORMATS, REFUSED_SUFFIXES
+
+    by_library: dict[str, list[str]] = {}
+    for suffix, (_, library) in FORMATS.items():
+        by_library.setdefault(library, []).append(suffix)
+    lines = [f"  {' '.join(suffixes):<22} {library}" for library, suffixes in by_library.items()]
+    refused = " ".join(REFUSED_SUFFIXES)
+    return (
+        "file types read, and the library that reads each:\n"
+        + "\n".join(lines)
+        + f"\nnever read (macros): {refused}"
+    )
+
+
 def _index_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, metavar="DIR", help="index folder")
 
@@ -144,7 +174,18 @@ def _index(args) -> int:
     import rag
 
     started = time.perf_counter()
-    index = rag.Index.build(args.paths, path=args.index, model=args.model, progress=True)
+    limits = rag.IngestLimits(ocr=not args.no_ocr, ocr_lang=args.ocr_lang or "eng")
+    if args.ocr_lang and not args.no_ocr:
+        from rag._ocr import check_languages
+        from rag.errors import ExtractionError
+
+        try:
+            check_languages(args.ocr_lang)
+        except ExtractionError as exc:
+            raise rag.RagError(f"--ocr-lang {args.ocr_lang}: {exc}") from None
+    index = rag.Index.build(
+        args.paths, path=args.index, model=args.model, progress=True, limits=limits
+    )
     report = index.last_report
     summary = {
         "index": args.index,
@@ -234,8 +275,8 @@ def _ask(args) -> int:
             "Closest passages:"
         )
     for c in answer.citations:
-        page = f", page {c.page}" if c.page else ""
-        print(f"[{c.n}] {c.title}{page} — {c.source} chars {c.start}-{c.end}")
+        where = f", {c.location}" if c.location else ""
+        print(f"[{c.n}] {c.title}{where} — {c.source} chars {c.start}-{c.end}")
     return 0
 
 
@@ -245,7 +286,7 @@ def _search(args) -> int:
     index = rag.Index.load(args.index)
     hits = index.search(args.query, k=args.k, sources=args.source)
     if args.json:
-        fields = ("score", "title", "source", "page", "start", "end", "text")
+        fields = ("score", "title", "source", "page", "location", "start", "end", "text")
         print(
             json.dumps(
                 [{f: getattr(h, f) for f in fields} for h in hits], indent=2, ensure_ascii=False
@@ -253,8 +294,8 @@ def _search(args) -> int:
         )
         return 0
     for n, hit in enumerate(hits, start=1):
-        page = f", page {hit.page}" if hit.page else ""
-        print(f"[{n}] {hit.score:.4f} {hit.title}{page} — {hit.source} chars {hit.start}-{hit.end}")
+        where = f"{hit.title}, {hit.location}" if hit.location else hit.title
+        print(f"[{n}] {hit.score:.4f} {where} — {hit.source} chars {hit.start}-{hit.end}")
         print("    " + " ".join(hit.text.split())[:300])
     return 0
 

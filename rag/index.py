@@ -92,12 +92,15 @@ class Index:
         path: str | Path | None = None,
         model: str | None = None,
         progress: bool = False,
+        limits: IngestLimits | None = None,
     ) -> Index:
-        """Index files and folders; save to ``path`` when given (an index there is updated)."""
+        """Index files and folders; save to ``path`` when given (an index there is updated).
+        ``limits`` bound what reading each file may cost, and set OCR."""
         if path and _store.exists(path):
             index = cls.load(path, model=model)
+            index.limits = limits or index.limits
         else:
-            index = cls(load_embedder(model), path=path)
+            index = cls(load_embedder(model), path=path, limits=limits)
         index.last_report = index.sync(paths, progress=progress)
         return index
 

@@ -26,6 +26,7 @@ from rag._extract import (
     _LONG_RUN,
     MAX_FILE_BYTES,
     MAX_WORD_CHARS,
+    REFUSED_SUFFIXES,
     SUPPORTED_SUFFIXES,
     Document,
     Extraction,
@@ -147,6 +148,8 @@ def _consider(path: Path, inside: Path | None, found: set[str], skipped: list[Sk
     reason = None
     if shown != str(path):
         reason = "file name is not valid UTF-8: rename the file"
+    elif path.suffix.lower() in REFUSED_SUFFIXES:
+        reason = REFUSED_SUFFIXES[path.suffix.lower()]
     elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
         reason = f"unsupported file type '{path.suffix}'"
     else:

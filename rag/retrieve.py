@@ -43,6 +43,7 @@ class Hit:
     page: int | None
     similarity: float  # cosine similarity of question and chunk, in [-1, 1]
     bm25: float
+    location: str = ""  # where in the file: "page 3", "slide 2", "sheet Victims, row 14", …
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -275,6 +276,7 @@ def search(
                 chunk.page,
                 float(similarities.get(row, _cosine(snapshot, row, query_vector))),
                 float(lexical[row]),
+                document.location_at(chunk.start),
             )
         )
     return hits
