@@ -50,3 +50,25 @@ def sample_copy(tmp_path):
     target = tmp_path / "corpus"
     shutil.copytree(SAMPLE_CORPUS, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def format_files(tmp_path_factory):
+    """eval/format_files.py: a folder with one file of every format (written by each format's own
+    library), and (module) the facts they hold."""
+    import sys
+
+    sys.path.insert(0, str(PROJECT / "eval"))
+    import format_files as module
+
+    folder = tmp_path_factory.mktemp("formats")
+    module.write_all(folder)
+    return folder, module
+
+
+def needs_tesseract():
+    """Skip unless Debian's Tesseract and its English data are installed."""
+    from rag._ocr import INSTALL_HINT, languages
+
+    if "eng" not in languages():
+        pytest.skip(f"OCR test: {INSTALL_HINT} (make test does it as root)")

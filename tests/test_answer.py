@@ -30,6 +30,7 @@ CITATION_KEYS = {
     "n",
     "title",
     "source",
+    "location",
     "page",
     "start",
     "end",
@@ -223,3 +224,40 @@ def test_an_unrelated_document_leaves_a_found_answer_unchanged(embedder, sample_
     assert before.found and after.found
     assert after.text == before.text == "Richard Danziger"
     assert after.confidence == pytest.approx(before.confidence, abs=0.02)
+
+
+@pytest.fixture(scope="module")
+def format_index(format_files, embedder):
+    folder, module = format_files
+    index = rag.Index(embedder)
+    report = index.sync([folder])
+    return index, module, report
+
+
+def _format_facts():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
+    from format_files import FACTS
+
+    return FACTS
+
+
+@pytest.mark.parametrize("fact", _format_facts(), ids=lambda fact: fact.file)
+def test_every_format_round_trips_to_a_cited_answer(format_index, fact):
+    """A file of each format, written by its own library: the fact it holds is the answer, cited
+    in that file at its location (a section, slide, sheet row, attachment page or OCR page)."""
+    index, _, report = format_index
+    if fact.file.startswith("scanned"):
+        from conftest import needs_tesseract
+
+        needs_tesseract()
+    # Only the scanned PDF may be skipped: where Tesseract is missing (its test then skips).
+    assert {Path(s.source).name for s in report.skipped} <= {"scanned-letter.pdf"}
+    answer = rag.ask(index, fact.question)
+    assert answer.found and answer.text == fact.answer
+    cited = next(c for c in answer.citations if c.answer_start is not None)
+    assert (Path(cited.source).name, cited.location) == (fact.file, fact.location)
+    document = index.document(cited.source)
+    assert document.text[cited.answer_start : cited.answer_end] == fact.answer
+    assert cited.start <= cited.answer_start < cited.answer_end <= cited.end

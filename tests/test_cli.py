@@ -10,10 +10,11 @@ import pytest
 from embeddings import DEFAULT_MODEL
 from rag.cli import main
 
-HIT_KEYS = {"score", "title", "source", "page", "start", "end", "text"}
+HIT_KEYS = {"score", "title", "source", "page", "location", "start", "end", "text"}
 ANSWER_KEYS = {"question", "answer", "found", "confidence", "sentence", "citations", "candidates"}
 CITATION_KEYS = {
     "n",
+    "location",
     "title",
     "source",
     "page",
@@ -116,6 +117,16 @@ def test_help_names_the_default_threshold(capsys):
     assert f"(default {MIN_CONFIDENCE})" in " ".join(capsys.readouterr().out.split())
 
 
+def test_index_help_lists_every_format_and_its_library(capsys):
+    from rag.ingest import SUPPORTED_SUFFIXES
+
+    with pytest.raises(SystemExit):
+        main(["index", "--help"])
+    out = capsys.readouterr().out
+    assert all(suffix in out for suffix in SUPPORTED_SUFFIXES)
+    assert "python-docx" in out and "Tesseract" in out and "--ocr-lang" in out
+
+
 def test_ask_text(index_dir, capsys):
     question = "Who is the lighthouse keeper of Vardo?"
     assert main(["ask", question, "--index", str(index_dir), "--k", "1"]) == 0
@@ -168,6 +179,8 @@ def _corrupt(index_dir: Path) -> None:
         (["ask", "Who?", "--index", "{index}", "--source", "nowhere.txt"], "no indexed document"),
         (["ask", "Who?", "--index", "{index}", "--min-confidence", "2"], "min_confidence"),
         (["info", "--index", "{corrupted}"], "corrupted"),
+        (["index", "{corpus}", "--index", "{index}", "--ocr-lang", "eng+xq"], "not installed"),
+        (["index", "{corpus}", "--index", "{index}", "--ocr-lang", "eng;x"], "ocr_lang"),
     ],
 )
 def test_errors_are_one_line(index_dir, corpus, tmp_path, capsys, argv, message):

@@ -374,6 +374,25 @@ def _edit_meta(path: Path, **changes) -> None:
         )
 
 
+def test_an_index_of_format_3_is_read_and_upgraded_when_saved(saved, corpus, tmp_path):
+    """Format 3 had no locations column: its documents read as having none, and the first save
+    adds the column (and the new document's locations are kept)."""
+    path = tmp_path / "index"
+    with sqlite3.connect(path / _store.STORE) as db:
+        db.execute("ALTER TABLE documents DROP COLUMN locations")
+    _edit_meta(path, format_version=3)
+    old = rag.Index.load(path, model=saved.embedder)
+    assert _results(old) == _results(saved) and old.verify() == []
+    assert all(d.locations == () for d in old.documents)
+    (corpus / "figures.csv").write_text("Office,Staff\nVilnius,47\n")
+    old.sync([corpus])
+    assert int(_meta(path)["format_version"]) == _store.FORMAT_VERSION
+    loaded = rag.Index.load(path, model=saved.embedder)
+    (figures,) = [d for d in loaded.documents if d.source.endswith("figures.csv")]
+    assert figures.location_at(figures.text.index("Vilnius")) == "row 2"
+    assert loaded.verify() == []
+
+
 def test_unknown_format_version_is_refused(saved, tmp_path):
     _edit_meta(tmp_path / "index", format_version=99)
     with pytest.raises(rag.IndexFormatError, match="format version 99.*reads 1, 2, 3.*rebuild"):
@@ -418,14 +437,14 @@ def _as_format_1(index: rag.Index, bm25: bool = False) -> Path:
     return path
 
 
-def test_an_index_of_format_1_is_read_and_saved_as_format_3(saved, corpus):
+def test_an_index_of_format_1_is_read_and_saved_as_the_current_format(saved, corpus):
     """Format 1 stored each chunk's text too, and no BM25 index (it is built on load)."""
     path = _as_format_1(saved)
     old = rag.Index.load(path, model=saved.embedder)
     assert _results(old) == _results(saved) and old.verify() == []
     (corpus / "pier.txt").write_text("The pier is long.\n")
     old.sync([corpus])
-    assert int(_meta(path)["format_version"]) == 3
+    assert int(_meta(path)["format_version"]) == _store.FORMAT_VERSION
     assert _data_files(path) == sorted(name for name, _ in _segments(path))  # old files gone
     loaded = rag.Index.load(path, model=saved.embedder)
     assert len(loaded.documents) == 4 and loaded.verify() == []
@@ -585,6 +604,7 @@ def test_bad_files_never_abort_indexing(embedder, tmp_path):
     (folder / "truncated.pdf").write_bytes(real_pdf[: len(real_pdf) // 2])
     (folder / "huge.txt").write_text("word " * 2000)
     (folder / "sheet.xlsx").write_bytes(b"PK\x03\x04")
+    (folder / "drawing.dwg").write_bytes(b"AC1032" + bytes(64))
 
     index = rag.Index(embedder, path=tmp_path / "index", limits=IngestLimits(max_file_bytes=5000))
     report = index.sync([folder])
@@ -592,6 +612,7 @@ def test_bad_files_never_abort_indexing(embedder, tmp_path):
     reasons = {Path(s.source).name: s.reason for s in report.skipped}
     assert sorted(reasons) == [
         "broken.pdf",
+        "drawing.dwg",
         "empty.md",
         "huge.txt",
         "photo.txt",
@@ -603,7 +624,8 @@ def test_bad_files_never_abort_indexing(embedder, tmp_path):
     assert reasons["broken.pdf"].startswith("broken PDF")
     assert reasons["truncated.pdf"].startswith("broken PDF")
     assert "10,000 bytes, over the 5,000-byte limit" in reasons["huge.txt"]
-    assert reasons["sheet.xlsx"] == "unsupported file type '.xlsx'"
+    assert reasons["sheet.xlsx"].startswith("Excel file is truncated or corrupt")
+    assert reasons["drawing.dwg"] == "unsupported file type '.dwg'"
     assert len(rag.Index.load(tmp_path / "index", model=embedder).documents) == 1
 
 

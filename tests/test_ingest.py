@@ -221,9 +221,9 @@ def test_discover_files_missing_path(tmp_path):
 
 
 def test_extract_unsupported_type(tmp_path):
-    path = tmp_path / "sheet.xlsx"
-    path.write_bytes(b"PK\x03\x04")
-    with pytest.raises(ExtractionError, match="unsupported file type '.xlsx'"):
+    path = tmp_path / "drawing.dwg"
+    path.write_bytes(b"AC1032" + bytes(64))
+    with pytest.raises(ExtractionError, match="unsupported file type '.dwg'"):
         extract_file(path)
 
 
