@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 TRAIN_STAMP := $(VENV)/.train-stamp
 
-.PHONY: setup train-setup run test browser lint clean
+.PHONY: setup train-setup run test browser ocr lint clean
 
 setup: $(STAMP)
 
@@ -33,7 +33,7 @@ $(TRAIN_STAMP): $(STAMP) eval/requirements-train.txt
 	touch $(TRAIN_STAMP)
 
 # Builds the sample-corpus index if missing (reuses it otherwise) and serves the web chat.
-run: setup
+run: setup ocr
 	$(BIN)/python app.py --index $(INDEX) --docs data/counter-trafficking
 
 # The browser test drives Debian's Chromium; as root we install it, otherwise that test skips.
@@ -42,11 +42,19 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Scanned PDF pages are read by Debian's Tesseract: as root we install it (English), otherwise
+# scanned pages are skipped with a reason that says how to install it, and the OCR tests skip.
+ocr:
+	@if ! command -v tesseract >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			tesseract-ocr tesseract-ocr-eng >/dev/null; \
+	fi
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup train-setup browser lint
+test: setup train-setup browser ocr lint
 	$(BIN)/pytest
 
 clean:

@@ -32,7 +32,12 @@ import rag  # noqa: E402
 from embeddings import EmbeddingError  # noqa: E402
 from rag.answer import MIN_CONFIDENCE, default_reader  # noqa: E402
 from rag.cite import render_answer, render_error, render_source  # noqa: E402
-from rag.ingest import SUPPORTED_SUFFIXES, IngestLimits, extract_files  # noqa: E402
+from rag.ingest import (  # noqa: E402
+    REFUSED_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    IngestLimits,
+    extract_files,
+)
 
 __all__ = ["main", "serve"]
 
@@ -375,7 +380,9 @@ def _rejections(paths: list[Path]) -> list[tuple[Path, str | None]]:
     """
     reasons: dict[Path, str | None] = {}
     for path in paths:
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        if path.suffix.lower() in REFUSED_SUFFIXES:
+            reasons[path] = REFUSED_SUFFIXES[path.suffix.lower()]
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
             kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
             reasons[path] = f"unsupported file type '{path.suffix or '(none)'}': use {kinds}"
         elif path.name.startswith("."):

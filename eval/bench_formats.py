@@ -137,9 +137,11 @@ def sample_pdf(pages: int = 10) -> bytes:
     for path in sorted(SAMPLE.glob("*.txt")):
         text = path.read_text("utf-8")
         if not FONT.is_file():
-            text = text.translate(str.maketrans("‘’“”–—…", "''\"\"--.")).encode(
-                "latin-1", "replace"
-            ).decode("latin-1")
+            text = (
+                text.translate(str.maketrans("‘’“”–—…", "''\"\"--."))
+                .encode("latin-1", "replace")
+                .decode("latin-1")
+            )
         pdf.add_page()
         for paragraph in re.split(r"\n\s*\n", text):
             if paragraph.strip():

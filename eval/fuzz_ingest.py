@@ -33,6 +33,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 TOWNS = [
     "Varnholm", "Quellbury", "Ostravik", "Lindqvarn", "Tessaport", "Brimwater", "Kelloway",
@@ -96,13 +97,15 @@ def make_good_files(folder: Path) -> dict[str, tuple[str, str]]:
     folder.mkdir(parents=True)
     facts = {}
     kinds = ["txt", "md", "html", "pdf", "utf16", "utf16-nobom", "utf32", "cp1252", "crlf", "nul"]
+    kinds += ["docx", "pptx", "xlsx", "csv", "odt", "epub", "rtf", "eml", "scan-pdf"]
     for i, (town, person, role) in enumerate(zip(TOWNS, PEOPLE, ROLES, strict=True)):
         kind = kinds[i % len(kinds)]
         rng = random.Random(i)
         filler = " ".join(rng.choice(WORDS) for _ in range(60))
         fact = f"{person} is the {role} of {town}."
         body = f"Annual notes from {town}\n\n{filler.capitalize()}.\n\n{fact}\n\n{filler}.\n"
-        suffix = {"md": ".md", "html": ".html", "pdf": ".pdf"}.get(kind, ".txt")
+        suffix = {"md": ".md", "html": ".html", "pdf": ".pdf", "scan-pdf": ".pdf"}.get(kind, ".txt")
+        suffix = f".{kind}" if kind in CONTAINERS or kind in ("csv", "rtf", "eml") else suffix
         name = f"good-{i:02d}-{kind}{suffix}"
         (folder / name).write_bytes(_encode_good(kind, town, body))
         facts[name] = (f"Who is the {role} of {town}?", person)
@@ -110,6 +113,8 @@ def make_good_files(folder: Path) -> dict[str, tuple[str, str]]:
 
 
 def _encode_good(kind: str, town: str, body: str) -> bytes:
+    if kind in CONTAINERS or kind in ("csv", "rtf", "eml", "scan-pdf"):
+        return _encode_structured(kind, town, body.split("\n\n"))
     if kind == "html":
         paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
         return f"<html><head><title>{town}</title></head><body>{paragraphs}</body></html>".encode()
@@ -131,6 +136,78 @@ def _encode_good(kind: str, town: str, body: str) -> bytes:
     if kind == "nul":
         return body.encode() + b"\x00" * 3 + b"\ntrailing words after stray NUL bytes\n"
     return body.encode()
+
+
+CONTAINERS = ("docx", "pptx", "xlsx", "odt", "epub")
+
+
+def _encode_structured(kind: str, town: str, paragraphs: list[str]) -> bytes:
+    """The town's notes as a file of a structured format, written by that format's library."""
+    import format_files
+
+    paragraphs = [p.strip() for p in paragraphs if p.strip()]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"notes.{kind}"
+        if kind == "docx":
+            import docx
+
+            document = docx.Document()
+            document.add_heading(f"Annual notes from {town}", level=1)
+            for paragraph in paragraphs[1:]:
+                document.add_paragraph(paragraph)
+            document.save(path)
+        elif kind == "pptx":
+            import pptx
+
+            presentation = pptx.Presentation()
+            for paragraph in paragraphs:
+                slide = presentation.slides.add_slide(presentation.slide_layouts[1])
+                slide.shapes.title.text = f"Notes from {town}"
+                slide.placeholders[1].text = paragraph
+            presentation.save(path)
+        elif kind == "xlsx":
+            import openpyxl
+
+            workbook = openpyxl.Workbook()
+            workbook.active.append(["Town", "Note"])
+            for paragraph in paragraphs:
+                workbook.active.append([town, paragraph])
+            workbook.save(path)
+        elif kind == "csv":
+            rows = [["Town", "Note"], *([town, p] for p in paragraphs)]
+            path.write_text("\n".join(",".join(f'"{v}"' for v in row) for row in rows) + "\n")
+        elif kind == "odt":
+            from odf import text
+            from odf.opendocument import OpenDocumentText
+
+            document = OpenDocumentText()
+            for paragraph in paragraphs:
+                document.text.addElement(text.P(text=paragraph))
+            document.save(str(path))
+        elif kind == "epub":
+            from ebooklib import epub
+
+            book = epub.EpubBook()
+            book.set_identifier(town)
+            book.set_title(f"Notes from {town}")
+            chapter = epub.EpubHtml(title=town, file_name="notes.xhtml", lang="en")
+            chapter.content = "".join(f"<p>{p}</p>" for p in paragraphs)
+            book.add_item(chapter)
+            book.add_item(epub.EpubNav())
+            book.spine = [chapter]
+            epub.write_epub(str(path), book)
+        elif kind == "rtf":
+            path.write_text(r"{\rtf1\ansi " + r"\par ".join(paragraphs) + "}")
+        elif kind == "eml":
+            from email.message import EmailMessage
+
+            message = EmailMessage()
+            message["Subject"] = f"Notes from {town}"
+            message.set_content("\n\n".join(paragraphs))
+            path.write_bytes(bytes(message))
+        else:  # an image-only PDF, read by OCR
+            format_files.write_scanned_pdf(path, paragraphs)
+        return path.read_bytes()
 
 
 def _pdf(pages: list[str], compress: bool = True) -> bytes:
@@ -157,12 +234,38 @@ def make_bad_files(folder: Path, outside: Path, count: int, rng: random.Random) 
         made += 1
     made += _special_files(folder, outside)
     pdf = _pdf([" ".join(rng.choice(WORDS) for _ in range(200)) for _ in range(3)])
+    containers = _good_containers(rng)
     generators = [_random_bytes, _mutated_pdf, _truncated_pdf, _bad_text, _bad_html]
+    generators += [lambda rng, pdf: _mutated_container(rng, containers)] * 3
     while made < count:
         name, data = rng.choice(generators)(rng, pdf)
         _write(folder / f"{made:04d}-{name}", data)
         made += 1
     return made
+
+
+def _good_containers(rng: random.Random) -> list[tuple[str, bytes]]:
+    """One good file of each zip-based format, to mutate."""
+    body = " ".join(rng.choice(WORDS) for _ in range(120))
+    return [(kind, _encode_structured(kind, "Varnholm", [body, body])) for kind in CONTAINERS]
+
+
+def _mutated_container(rng: random.Random, containers) -> tuple[str, bytes]:
+    """A Word, PowerPoint, Excel, OpenDocument or EPUB file with bytes flipped, cut short, or a
+    member's declared size changed."""
+    kind, good = rng.choice(containers)
+    data = bytearray(good)
+    how = rng.choice(["flip", "truncate", "size"])
+    if how == "truncate":
+        return f"truncated.{kind}", bytes(data[: rng.randrange(1, len(data))])
+    if how == "size":  # a central directory that lies about a member's unpacked size
+        at = data.rfind(b"PK\x01\x02")
+        if at >= 0:
+            data[at + 24 : at + 28] = rng.randrange(1, 2**32).to_bytes(4, "little")
+        return f"lying-size.{kind}", bytes(data)
+    for _ in range(rng.choice([1, 5, 40])):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    return f"mutated.{kind}", bytes(data)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -212,6 +315,15 @@ def _fixed_cases(rng: random.Random):
     yield "zip-bomb.txt", _zip_bomb()
     yield "zip-bomb.zip", _zip_bomb()
     yield "gzip.html", zlib.compress(b"<p>" + b"a " * 1_000_000)
+    with tempfile.TemporaryDirectory() as hostile:
+        import format_files
+
+        for name in format_files.write_hostile(Path(hostile)):
+            yield f"container-{name}", (Path(hostile) / name).read_bytes()
+    for suffix in (".docx", ".pptx", ".xlsx", ".csv", ".odt", ".odp", ".ods", ".epub", ".rtf"):
+        yield f"empty{suffix}", b""
+    yield "empty.eml", b""
+    yield "empty.msg", b""
 
 
 def _special_files(folder: Path, outside: Path) -> int:
@@ -259,7 +371,8 @@ def _special_files(folder: Path, outside: Path) -> int:
 
 
 def _random_bytes(rng: random.Random, pdf: bytes) -> tuple[str, bytes]:
-    suffix = rng.choice([".txt", ".md", ".markdown", ".html", ".htm", ".pdf"])
+    suffix = rng.choice([".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx"])
+    suffix = rng.choice([suffix, rng.choice([".xlsx", ".odt", ".epub", ".eml", ".msg", ".rtf"])])
     size = rng.choice([1, 2, 7, 100, 4096, 70_000])
     return f"random{suffix}", rng.randbytes(size)
 

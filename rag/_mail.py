@@ -62,10 +62,13 @@ def read_msg(
     data: bytes, name: str, layout: Layout, read_attachment: ReadAttachment
 ) -> tuple[str, list[str]]:
     """(title, notes) of an Outlook ``.msg`` message laid out into ``layout``."""
+    import io
+
     import extract_msg
 
     try:
-        message = extract_msg.openMsg(data, delayAttachments=False)
+        # A file object, never bytes: olefile takes bytes under 1,536 long for a path to open.
+        message = extract_msg.openMsg(io.BytesIO(data), delayAttachments=False)
     except Exception as exc:  # noqa: BLE001 - the library's failures on bad files are open-ended
         raise ExtractionError(f"not a readable Outlook message: {exc}") from exc
     try:

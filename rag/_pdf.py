@@ -92,13 +92,15 @@ def _ocr(data, pages, numbers, lang, timeout_s, on_page) -> tuple[set[int], list
     scanned, failures = set(), []
     try:
         for number in numbers:
-            if not reader.has_images(number):
-                continue
             try:
+                if not reader.has_images(number):
+                    continue
                 pages[number] = reader.read(number)
                 scanned.add(number)
             except ExtractionError as exc:
                 failures.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 - pdfium's failures on a bad page
+                failures.append(f"cannot render page {number + 1}: {one_line(exc)}")
             if on_page is not None:
                 on_page()
     finally:

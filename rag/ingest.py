@@ -40,6 +40,7 @@ from rag.errors import ExtractionError
 __all__ = [
     "MAX_FILE_BYTES",
     "MAX_WORD_CHARS",
+    "REFUSED_SUFFIXES",
     "SUPPORTED_SUFFIXES",
     "Document",
     "Extraction",

@@ -40,7 +40,7 @@ class Hit:
     source: str
     start: int
     end: int
-    page: int | None
+    page: int | None  # the PDF page (None in other formats: ``location`` names any format's place)
     similarity: float  # cosine similarity of question and chunk, in [-1, 1]
     bm25: float
     location: str = ""  # where in the file: "page 3", "slide 2", "sheet Victims, row 14", …
@@ -273,7 +273,7 @@ def search(
                 chunk.source,
                 chunk.start,
                 chunk.end,
-                chunk.page,
+                chunk.page if document.format == "pdf" else None,
                 float(similarities.get(row, _cosine(snapshot, row, query_vector))),
                 float(lexical[row]),
                 document.location_at(chunk.start),

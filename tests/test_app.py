@@ -187,3 +187,34 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_uploaded_slides_and_scans_are_answered_with_their_location(page, format_files):
+    """A slide deck and a scanned PDF uploaded in the chat: each answer's citation names its
+    slide, or its page "read by OCR", and so does the source view."""
+    folder, _ = format_files
+    files = [folder / "hotline-briefing.pptx"]
+    from rag._ocr import languages
+
+    ocr = "eng" in languages()
+    if ocr:
+        files.append(folder / "scanned-letter.pdf")
+    page.get_by_text("Documents", exact=True).click()
+    page.locator("#rag-upload input[type=file]").set_input_files(files)
+    page.wait_for_function(
+        "() => document.querySelector('#rag-status textarea').value.includes('hotline-briefing')"
+        " && document.querySelector('#rag-status textarea').value.includes('added')"
+    )
+    _ask(page, "How many calls did the Sofia hotline receive in March?")
+    reply = page.locator("#rag-chat .rag-reply").last
+    assert reply.locator(".rag-answer-text").inner_text() == "5,300"
+    assert "Hotline briefing, slide 3" in reply.locator(".rag-citations").inner_text()
+    if not ocr:
+        pytest.skip("the scanned half: install Tesseract (apt-get install tesseract-ocr)")
+    _ask(page, "How many referrals did the border crossing at Ruse record in 2020?")
+    reply = page.locator("#rag-chat .rag-reply").last
+    assert reply.locator(".rag-answer-text").inner_text() == "93"
+    assert "page 1, read by OCR" in reply.locator(".rag-citations").inner_text()
+    reply.locator("button.rag-cite").first.click()
+    page.locator("#rag-source #cite-answer").wait_for()
+    assert "page 1, read by OCR" in page.locator("#rag-source .rag-source-head").inner_text()

@@ -54,3 +54,12 @@ def test_broken_outlook_message_is_skipped_with_its_reason(tmp_path):
     (tmp_path / "broken.msg").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 2048)
     with pytest.raises(ExtractionError, match="not a readable Outlook message"):
         extract_file(tmp_path / "broken.msg")
+
+
+def test_a_short_outlook_message_is_never_taken_for_a_path(tmp_path):
+    """olefile opens bytes under 1,536 long as a file name: a .msg holding the path of another
+    message must not index that other file."""
+    (tmp_path / "pointer.msg").write_bytes(str(tmp_path / "elsewhere.msg").encode())
+    with pytest.raises(ExtractionError, match="not a readable Outlook message") as caught:
+        extract_file(tmp_path / "pointer.msg")
+    assert "No such file" not in str(caught.value) and str(tmp_path) not in str(caught.value)
