@@ -124,43 +124,44 @@ def bench_hostile(folder: Path) -> dict:
     }
 
 
-def sample_pdf(pages: int = 10) -> bytes:
-    """The sample corpus's five texts, each from a new page, at a size that fills ``pages``."""
+def sample_pdf(pages: int = 10) -> tuple[bytes, int]:
+    """The sample corpus's five texts, each from a new page, in the smallest type size from 12 pt
+    that fills ``pages`` pages; (the first ``pages`` of them, the size)."""
+    import io
+
+    import pypdfium2
+
+    for size in range(12, 30):
+        document = pypdfium2.PdfDocument(_laid_out(size))
+        if len(document) >= pages:
+            break
+    trimmed = pypdfium2.PdfDocument.new()
+    trimmed.import_pages(document, list(range(pages)))
+    buffer = io.BytesIO()
+    trimmed.save(buffer)
+    return buffer.getvalue(), size
+
+
+def _laid_out(size: int) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF()
     if FONT.is_file():
         pdf.add_font("body", fname=str(FONT))
-        pdf.set_font("body", size=13)
+        pdf.set_font("body", size=size)
     else:  # Latin-1 core font: typographic quotes and dashes as plain ones
-        pdf.set_font("Helvetica", size=13)
+        pdf.set_font("Helvetica", size=size)
     for path in sorted(SAMPLE.glob("*.txt")):
         text = path.read_text("utf-8")
         if not FONT.is_file():
-            text = (
-                text.translate(str.maketrans("‘’“”–—…", "''\"\"--."))
-                .encode("latin-1", "replace")
-                .decode("latin-1")
-            )
+            text = text.translate(str.maketrans("‘’“”–—…", "''\"\"--."))
+            text = text.encode("latin-1", "replace").decode("latin-1")
         pdf.add_page()
         for paragraph in re.split(r"\n\s*\n", text):
             if paragraph.strip():
-                pdf.multi_cell(0, 6.5, " ".join(paragraph.split()))
-                pdf.ln(2)
-    data = bytes(pdf.output())
-    import pypdfium2
-
-    document = pypdfium2.PdfDocument(data)
-    if len(document) > pages:  # keep the first ``pages``
-        trimmed = pypdfium2.PdfDocument.new()
-        trimmed.import_pages(document, list(range(pages)))
-        import io
-
-        buffer = io.BytesIO()
-        trimmed.save(buffer)
-        data = buffer.getvalue()
-    document.close()
-    return data
+                pdf.multi_cell(0, size * 0.5, " ".join(paragraph.split()))
+                pdf.ln(size * 0.15)
+    return bytes(pdf.output())
 
 
 def _words(text: str) -> list[str]:
@@ -175,7 +176,7 @@ def bench_ocr(folder: Path, embedder) -> dict:
     text_dir, scan_dir = folder / "text", folder / "scanned"
     text_dir.mkdir(parents=True, exist_ok=True)
     scan_dir.mkdir(parents=True, exist_ok=True)
-    source = sample_pdf()
+    source, type_size = sample_pdf()
     (text_dir / "sample-corpus.pdf").write_bytes(source)
     format_files.write_image_pdf(scan_dir / "sample-corpus.pdf", source, dpi=200)
     limits = IngestLimits()
@@ -205,6 +206,7 @@ def bench_ocr(folder: Path, embedder) -> dict:
     return {
         "pages": pages,
         "dpi": 200,
+        "type_size_pt": type_size,
         "ocr_seconds": round(ocr_seconds, 1),
         "pages_per_second": round(pages / ocr_seconds, 3),
         "word_accuracy": round(matched / len(truth), 4),
