@@ -1,6 +1,7 @@
 """Scanned PDFs read by Tesseract (skipped, with how to install it, where it is missing)."""
 
 import sys
+import time
 
 import pytest
 from conftest import PROJECT, needs_tesseract
@@ -67,3 +68,28 @@ def test_text_pages_keep_their_text_and_only_scanned_ones_are_read(tmp_path):
 def test_ocr_language_setting_is_checked():
     with pytest.raises(ValueError, match="ocr_lang"):
         IngestLimits(ocr_lang="eng; rm -rf /")
+
+
+def test_each_page_read_by_ocr_gives_the_file_more_time(tmp_path):
+    """Eight scanned pages take longer than the file's 2 s budget (about 0.6 s each here): the
+    worker tells its parent after each page, and the file is read whole, not timed out."""
+    needs_tesseract()
+    from rag.ingest import extract_files
+
+    source = format_files.text_pdf([FACT])
+    import pypdfium2
+
+    pages = pypdfium2.PdfDocument.new()
+    for _ in range(8):
+        pages.import_pages(pypdfium2.PdfDocument(source))
+    import io
+
+    buffer = io.BytesIO()
+    pages.save(buffer)
+    format_files.write_image_pdf(tmp_path / "eight.pdf", buffer.getvalue())
+    started = time.monotonic()
+    (result,) = extract_files([tmp_path / "eight.pdf"], IngestLimits(timeout_s=2))
+    assert result.document is not None, result.note
+    assert result.document.text.count("Ruse") == 8
+    if time.monotonic() - started < 2:
+        pytest.skip("this machine read the eight pages within the file's budget: nothing shown")
