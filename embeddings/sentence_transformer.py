@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -79,30 +81,38 @@ def _weights_sha256(folder: Path) -> str:
     for file_name in _WEIGHT_FILES:
         weights = folder / file_name
         if weights.is_file():
-            digest = hashlib.sha256()
-            with weights.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+            stat = weights.stat()
+            return _file_sha256(weights, stat.st_size, stat.st_mtime_ns)
     raise EmbeddingError(f"no model weights ({' or '.join(_WEIGHT_FILES)}) in {folder}")
 
 
+@functools.lru_cache(maxsize=8)
+def _file_sha256(weights: Path, size: int, mtime_ns: int) -> str:
+    """Hashed once per process for a file of this size and time (the embedder and the reader
+    both verify the base weights)."""
+    digest = hashlib.sha256()
+    with weights.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class SentenceTransformerEmbedder:
-    """Batched, normalised, cached encoding with a sentence-transformers model."""
+    """Batched, normalised, cached encoding with a sentence-transformers model folder.
+
+    A BERT with mean pooling (the bundled MiniLM among them) runs through ``embeddings.bert``:
+    plain PyTorch and ``tokenizers``, without importing sentence-transformers (3 s a start);
+    any other folder through sentence-transformers itself. Texts still to embed are sorted by
+    length before they are cut into batches, so a batch pads little; the matrix products run in
+    bfloat16 where the CPU has it (``embeddings.precision``).
+    """
 
     def __init__(self, name: str, folder: Path, weights_sha: str, cache: EmbeddingCache | None):
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
-        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self._tokenizer = self._model.tokenizer
-        self._lock = threading.Lock()  # fast tokenizers fail when shared between threads
+        self._backend = _PlainBert.load(folder) or _SentenceTransformers(folder)
         self._cache = cache
-        dim = self._model.get_embedding_dimension()
-        # Two of the model's positions go to the [CLS] and [SEP] tokens.
-        max_tokens = int(self._model.max_seq_length) - 2
-        self.identity = EmbedderIdentity(name, weights_sha, int(dim), max_tokens)
+        self.identity = EmbedderIdentity(
+            name, weights_sha, self._backend.dim, self._backend.max_tokens
+        )
 
     @property
     def dim(self) -> int:
@@ -112,9 +122,20 @@ class SentenceTransformerEmbedder:
     def max_tokens(self) -> int:
         return self.identity.max_tokens
 
+    @property
+    def backend(self) -> str:
+        """ "bert" (plain PyTorch) or "sentence-transformers": what runs this model."""
+        return self._backend.name
+
     def count_tokens(self, text: str) -> int:
-        with self._lock:
-            return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self._backend.count_tokens(text)
+
+    def _embed_uncached(self, texts: list[str]) -> np.ndarray:
+        """Vectors straight from the model, cache neither read nor written (for checks)."""
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for batch, encoded in self._backend.encode_sorted(texts):
+            vectors[batch] = encoded
+        return vectors
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -126,20 +147,117 @@ class SentenceTransformerEmbedder:
         bar = tqdm(
             total=len(missing), desc="Embedding", unit="chunk", disable=not (progress and missing)
         )
-        for start in range(0, len(missing), _BATCH):
-            batch = missing[start : start + _BATCH]
-            batch_texts = [texts[i] for i in batch]
-            with self._lock:
-                encoded = self._model.encode(
-                    batch_texts,
+        batches = self._backend.encode_sorted([texts[i] for i in missing]) if missing else []
+        for batch, encoded in batches:
+            rows = [missing[i] for i in batch]
+            vectors[rows] = encoded  # (len(batch), dim), unit length
+            if self._cache:
+                self._cache.put_many(self.identity.key, [texts[i] for i in rows], vectors[rows])
+            bar.update(len(batch))
+        bar.close()
+        return vectors
+
+
+class _PlainBert:
+    """The folder's BERT through ``embeddings.bert``, when its modules are the usual three:
+    the transformer, mean pooling, and (optionally) normalisation."""
+
+    name = "bert"
+
+    @classmethod
+    def load(cls, folder: Path) -> _PlainBert | None:
+        from embeddings import bert
+
+        try:
+            modules = json.loads((folder / "modules.json").read_text("utf-8"))
+            kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+            pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text("utf-8"))
+            settings = json.loads((folder / "sentence_bert_config.json").read_text("utf-8"))
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return None
+        modes = {key for key, on in pooling.items() if key.startswith("pooling_mode") and on}
+        if (
+            kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"])
+            or modules[0].get("path", "") != ""
+            or modes != {"pooling_mode_mean_tokens"}
+            or settings.get("do_lower_case")
+            or not bert.can_run(folder)
+        ):
+            return None
+        return cls(folder, int(settings.get("max_seq_length", 512)))
+
+    def __init__(self, folder: Path, max_seq_length: int):
+        from embeddings import bert
+        from embeddings.tokenizer import WordPieceTokenizer
+
+        self.encoder = bert.load_encoder(folder)
+        self.tokenizer = WordPieceTokenizer(folder)
+        config = self.encoder.config
+        self.max_length = min(max_seq_length, int(config["max_position_embeddings"]))
+        self.dim = int(config["hidden_size"])
+        self.max_tokens = self.max_length - 2  # [CLS] and [SEP] take two positions
+
+    def count_tokens(self, text: str) -> int:
+        return self.tokenizer.count(text)
+
+    def encode_sorted(self, texts: list[str]):
+        """(positions in ``texts``, their unit vectors) batch by batch, shortest texts first."""
+        import torch
+
+        from embeddings import bert, precision
+
+        encodings = []
+        for start in range(0, len(texts), 1024):  # tokenised in parts: a million texts is GBs
+            encodings += self.tokenizer.encode_batch(texts[start : start + 1024], self.max_length)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), _BATCH):
+            batch = order[start : start + _BATCH]
+            width = len(encodings[batch[-1]].ids)
+            ids = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                pieces = encodings[i].ids
+                ids[row, : len(pieces)] = torch.tensor(pieces)
+                mask[row, : len(pieces)] = 1
+            with torch.inference_mode(), precision.autocast():
+                hidden = self.encoder(ids, mask).last_hidden_state
+            pooled = bert.mean_pool(hidden.float(), mask)
+            vectors = torch.nn.functional.normalize(pooled, dim=-1)
+            yield batch, vectors.numpy().astype(np.float32)
+
+
+class _SentenceTransformers:
+    """Any other sentence-transformers folder, through sentence-transformers."""
+
+    name = "sentence-transformers"
+
+    def __init__(self, folder: Path):
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
+        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.lock = threading.Lock()  # fast tokenizers fail when shared between threads
+        self.dim = int(self.model.get_embedding_dimension())
+        # Two of the model's positions go to the [CLS] and [SEP] tokens.
+        self.max_tokens = int(self.model.max_seq_length) - 2
+
+    def count_tokens(self, text: str) -> int:
+        with self.lock:
+            return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode_sorted(self, texts: list[str]):
+        from embeddings import precision
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), _BATCH):
+            batch = order[start : start + _BATCH]
+            with self.lock, precision.autocast():
+                encoded = self.model.encode(
+                    [texts[i] for i in batch],
                     batch_size=_BATCH,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-            vectors[batch] = encoded.astype(np.float32)  # (len(batch), dim)
-            if self._cache:
-                self._cache.put_many(self.identity.key, batch_texts, vectors[batch])
-            bar.update(len(batch))
-        bar.close()
-        return vectors
+            yield batch, encoded.astype(np.float32)

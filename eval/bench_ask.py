@@ -33,7 +33,8 @@ def main() -> None:
 
     import rag
     from embeddings import EmbeddingCache, load_embedder
-    from rag import _precision, answer
+    from embeddings import precision as _precision
+    from rag import answer
     from rag.evaluate import load_questions
 
     with tempfile.TemporaryDirectory(prefix="bench-ask-") as folder:

@@ -38,7 +38,7 @@ from rag.ingest import IngestLimits, extract_files  # noqa: E402
 
 SAMPLE = PROJECT / "data" / "counter-trafficking"
 QUESTIONS = PROJECT / "eval" / "counter-trafficking.jsonl"
-SQUAD = PROJECT.parent / "shared" / "benchmarks" / "squad" / "squad-v1.1-dev.json"
+SQUAD = PROJECT.parent / "shared" / "benchmarks" / "squad" / "squad-v2.0-dev-articles1-5.json"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 

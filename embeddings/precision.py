@@ -1,4 +1,5 @@
-"""Which number format the networks run in on this CPU: bfloat16 where it has the units for it.
+"""Which number format the networks (the embedder and the reader) run in on this CPU: bfloat16
+where it has the units for it.
 
 ``RAG_PRECISION`` forces it: ``float32``, ``bfloat16`` or ``auto`` (the default: bfloat16 when the
 CPU reports AMX-BF16 or AVX512-BF16 and a one-time check finds it close to float32).
@@ -16,7 +17,7 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def precision() -> str:
-    """ "bfloat16" or "float32": what the readers (and training on a CPU) run in here.
+    """ "bfloat16" or "float32": what the embedder, the reader (and training on a CPU) run in here.
 
     Raises:
         ValueError: ``RAG_PRECISION`` is set to something else than ``PRECISIONS``.
