@@ -157,6 +157,7 @@ def write(path: Path, index, snapshot: Snapshot, previous: Snapshot | None = Non
                 _document_rows(snapshot.code_of), previous.code_of, snapshot.code_of,
             )  # fmt: skip
             _write_seen(db, previous.seen, snapshot.seen)
+            _record_precision(db, _precisions(db))
             generation = _write_meta(db, snapshot)
         _remove_unnamed(path, db)
     finally:
@@ -187,9 +188,11 @@ def _write_everything(path: Path, index, snapshot: Snapshot) -> str:
         try:
             _upgrade(db)
             with db:  # one transaction
+                made_in = _precisions(db)
                 for table in _TABLES:
                     db.execute(f"DELETE FROM {table}")
                 generation = _insert_everything(db, index, snapshot, segments)
+                _record_precision(db, made_in)
             _remove_unnamed(path, db)
         finally:
             db.close()
@@ -202,6 +205,7 @@ def _write_everything(path: Path, index, snapshot: Snapshot) -> str:
         db.execute("PRAGMA synchronous=OFF")
         db.executescript(_SCHEMA)
         generation = _insert_everything(db, index, snapshot, segments)
+        _record_precision(db, set())
         db.commit()
     finally:
         db.close()
@@ -230,6 +234,36 @@ def _insert_everything(db, index, snapshot: Snapshot, segments: list[tuple]) -> 
     _write_seen(db, FilesSeen(), snapshot.seen)
     db.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)", segments)
     return _write_meta(db, snapshot)
+
+
+def _precisions(db) -> set[str]:
+    """The number formats (float32, bfloat16) the saved vectors were made in, as recorded."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'embedding_precisions'").fetchone()
+    try:
+        return set(json.loads(row[0])) if row else set()
+    except ValueError:
+        return set()
+
+
+def _record_precision(db, made_in: set[str]) -> None:
+    """Add this process's embedding precision to those recorded: vectors of both may share an
+    index (eval/bench_index.py measures what mixing costs), but the index says which it holds."""
+    from embeddings import precision
+
+    value = json.dumps(sorted(made_in | {precision.precision()}))
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_precisions', ?)", (value,))
+
+
+def precisions(path: str | Path) -> list[str]:
+    """The precisions a saved index's vectors were made in (``rag info``); [] when unrecorded."""
+    try:
+        db = sqlite3.connect(f"file:{Path(path) / STORE}?mode=ro", uri=True)
+        try:
+            return sorted(_precisions(db))
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []
 
 
 def _write_meta(db, snapshot: Snapshot) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import Embedder, load_embedder
+from embeddings import Embedder, load_embedder, precision
 from rag import _store
 from rag._snapshot import FilesSeen, Snapshot, embedding_text, is_titled
 from rag.chunk import Chunk, ChunkSettings, split_document
@@ -174,6 +174,8 @@ class Index:
             "chunks": snapshot.size,
             "max_tokens": self.settings.max_tokens,
             "overlap_sentences": self.settings.overlap_sentences,
+            "embedding_precisions": _store.precisions(self.path) if self.path else [],
+            "precision_now": precision.precision(),
         }
 
     def verify(self) -> list[str]:

@@ -18,7 +18,7 @@ from conftest import SAMPLE_CORPUS
 from fpdf import FPDF
 
 import rag
-from embeddings import EmbedderIdentity
+from embeddings import EmbedderIdentity, precision
 from rag import _snapshot, _store
 from rag.chunk import ChunkSettings
 from rag.ingest import IngestLimits
@@ -120,6 +120,8 @@ def test_defaults(embedder):
         "chunks": 0,
         "max_tokens": 254,
         "overlap_sentences": 1,
+        "embedding_precisions": [],
+        "precision_now": precision.precision(),
     }
     assert index.search("anything") == []
 
@@ -188,6 +190,7 @@ def test_save_load_round_trip(saved, embedder, tmp_path):
     assert int(meta["format_version"]) == _store.FORMAT_VERSION
     assert json.loads(meta["embedder"])["weights_sha256"] == embedder.identity.weights_sha256
     assert (meta["documents"], meta["chunks"]) == ("3", "3")
+    assert json.loads(meta["embedding_precisions"]) == [precision.precision()]
     assert sorted(kind for _, kind in _segments(tmp_path / "index")) == KINDS
 
 
@@ -1025,4 +1028,20 @@ def test_verify_finds_what_files_say_against_each_other(saved, embedder):
     assert loaded.verify() == [
         f"chunk 0 lies outside its document {chunk.source}",
         "vector 1 is not of unit length",
+    ]
+
+
+def test_the_precisions_vectors_were_made_in_are_recorded(embedder, corpus, tmp_path, monkeypatch):
+    """Vectors of float32 and bfloat16 may share an index (eval/bench_index.py: mixing costs
+    recall within 0.3 points); the index records each precision that added to it."""
+    monkeypatch.setenv("RAG_PRECISION", "float32")
+    index = rag.Index(embedder, path=tmp_path / "mixed")
+    index.sync([corpus])
+    assert index.info()["embedding_precisions"] == ["float32"]
+    monkeypatch.setenv("RAG_PRECISION", "bfloat16")
+    (corpus / "pier.txt").write_text("The pier is long.\n")
+    index.sync([corpus])
+    assert rag.Index.load(tmp_path / "mixed", model=embedder).info()["embedding_precisions"] == [
+        "bfloat16",
+        "float32",
     ]
