@@ -228,3 +228,24 @@ def test_verify(index_dir, capsys):
     assert main(["verify", "--index", str(index_dir), "--json"]) == 1
     error = capsys.readouterr().err
     assert error.startswith("rag: error: index file") and "corrupted" in error
+
+
+def test_ask_search_and_info_never_import_sentence_transformers_or_transformers(index_dir):
+    """Those imports were 3 s of every command's start; the bundled model runs without them."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, contextlib, io\n"
+        "from rag.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['ask', 'Who keeps the lighthouse?', '--index', {str(index_dir)!r}, '--json'])\n"
+        f"    main(['search', 'lighthouse', '--index', {str(index_dir)!r}, '--json'])\n"
+        f"    main(['info', '--index', {str(index_dir)!r}, '--json'])\n"
+        "heavy = ('sentence_transformers', 'transformers', 'matplotlib', 'gradio', 'sklearn')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
