@@ -166,7 +166,11 @@ class BertEncoder(nn.Module):
 class _Config(dict):
     """The model's config.json, also readable as attributes (``config.hidden_size``)."""
 
-    __getattr__ = dict.__getitem__
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 SUPPORTED_ACTIVATIONS = ("gelu",)

@@ -12,7 +12,10 @@ the command line (issue 35), side by side in one run; optionally against Haystac
    InMemoryDocumentStore, and its hybrid query pipeline (BM25 + embedding + reciprocal rank
    fusion) against `Index.search`, p50 over the same questions.
 
-    python eval/bench_index.py [--haystack-python /tmp/haystack-venv/bin/python]
+5. With --before DIR (a checkout of an older commit: `git worktree add /tmp/old 11711dd`), the
+   same CLI, hostile-folder and float32 indexing figures with that code, in the same run.
+
+    python eval/bench_index.py [--haystack-python /tmp/haystack-venv/bin/python] [--before DIR]
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--haystack-python", help="python of a virtualenv with haystack-ai")
     parser.add_argument("--queries", type=int, default=300, help="for the latency comparison")
+    parser.add_argument("--before", type=Path, help="a checkout of older code to compare with")
     args = parser.parse_args()
     if not precision.bfloat16_supported():
         print("this CPU has no bfloat16 units: both runs would be float32", file=sys.stderr)
@@ -58,6 +62,8 @@ def main() -> None:
         results["recall"] = bench_recall(indexes, questions)
         results["hostile_folder"] = bench_hostile_folder(work / "fuzz")
         results["cli"] = bench_cli(work / "sample-index")
+        if args.before:
+            results["before"] = bench_before(args.before.resolve(), work)
         if args.haystack_python:
             sample = random.Random(5).sample([q for q, _ in questions], args.queries)
             results["haystack"] = bench_haystack(args.haystack_python, work / "paragraphs", sample)
@@ -166,11 +172,11 @@ def bench_hostile_folder(folder: Path) -> dict:
     return figures
 
 
-def _median_wall(command: list[str], times: int = 5) -> float:
+def _median_wall(command: list[str], times: int = 5, env: dict | None = None) -> float:
     walls = []
     for _ in range(times):
         started = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True)
+        subprocess.run(command, capture_output=True, check=True, env=env)
         walls.append(time.perf_counter() - started)
     return round(statistics.median(walls), 2)
 
@@ -191,6 +197,68 @@ def bench_cli(index: Path) -> dict:
             [str(RAG), "info", "--index", str(index), "--json"]
         ),
     }
+
+
+# Runs the older checkout's `rag` command: its folder first on the path (not this checkout's).
+_OLD_CLI = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); import rag; "
+    "assert rag.__file__.startswith(sys.path[0]), rag.__file__; "
+    "from rag.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+_OLD_INDEXING = """
+import json, os, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+os.environ["RAG_PRECISION"] = "float32"
+import rag
+from embeddings import load_embedder
+assert rag.__file__.startswith(sys.argv[1]), rag.__file__
+index = rag.Index(load_embedder(cache=False))
+started = time.perf_counter()
+report = index.sync([sys.argv[2]])
+seconds = time.perf_counter() - started
+count = len(os.listdir(sys.argv[2]))
+print(json.dumps({"seconds": round(seconds, 1), "paragraphs_per_second": round(count / seconds, 1),
+                  "seconds_embedding": round(report.seconds_embedding, 1)}))
+"""
+
+
+def bench_before(code: Path, work: Path) -> dict:
+    """The CLI start-up, the hostile folder and float32 indexing with the code in ``code``."""
+    python = str(PROJECT / ".venv" / "bin" / "python")
+    old = [python, "-c", _OLD_CLI, str(code)]
+    environment = {**os.environ, "RAG_CACHE_DIR": str(work / "cache-before")}
+    index = work / "sample-index-before"
+    subprocess.run(
+        [*old, "index", str(PROJECT / "data" / "counter-trafficking"), "--index", str(index)],
+        capture_output=True, check=True, env=environment, cwd=work,
+    )  # fmt: skip
+    figures = {
+        "rag ask --json, median of 5 (s)": _median_wall(
+            [*old, "ask", ASK, "--index", str(index), "--json"], env=environment
+        ),
+        "rag search --json, median of 5 (s)": _median_wall(
+            [*old, "search", ASK, "--index", str(index), "--json"], env=environment
+        ),
+    }
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*old, "index", str(work / "fuzz" / "corpus"), "--index", str(work / "fuzz-before"),
+         "--json"],
+        capture_output=True, text=True, env=environment, check=False, cwd=work,
+    )  # fmt: skip
+    report = json.loads(done.stdout) if done.returncode == 0 else {}
+    figures["hostile_folder"] = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "seconds_embedding": report.get("seconds_embedding"),
+        "exit": done.returncode,
+    }
+    done = subprocess.run(
+        [python, "-c", _OLD_INDEXING, str(code), str(work / "paragraphs")],
+        capture_output=True, text=True, check=True, cwd=work,
+    )  # fmt: skip
+    figures["indexing_float32"] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def bench_haystack(python: str, folder: Path, questions: list[str]) -> dict:
