@@ -6,9 +6,10 @@
    indexed: word accuracy against the text layer, pages per second, and the sample set's
    questions asked of it and of the text-layer PDF (the same answers?).
 3. Hostile containers: each skipped with its reason, no crash, the worker's peak memory.
-4. Throughput: the same paragraphs as .docx files and as .txt files, indexed from scratch.
+4. Throughput: the shared SQuAD paragraphs as .docx files and as .txt files, indexed from
+   scratch: one paragraph a file, and reports of 40 paragraphs a file.
 
-    python eval/bench_formats.py [--out DIR] [--paragraphs 300]
+    python eval/bench_formats.py [--out DIR] [--paragraphs N]
 """
 
 from __future__ import annotations
@@ -38,14 +39,16 @@ from rag.ingest import IngestLimits, extract_files  # noqa: E402
 
 SAMPLE = PROJECT / "data" / "counter-trafficking"
 QUESTIONS = PROJECT / "eval" / "counter-trafficking.jsonl"
-SQUAD = PROJECT.parent / "shared" / "benchmarks" / "squad" / "squad-v2.0-dev-articles1-5.json"
+SQUAD_DIR = PROJECT.parent / "shared" / "benchmarks" / "squad"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="keep the files and indexes here")
-    parser.add_argument("--paragraphs", type=int, default=300, help="for the throughput check")
+    parser.add_argument(
+        "--paragraphs", type=int, default=0, help="for the throughput check (0: all shared)"
+    )
     args = parser.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="bench-formats-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -218,43 +221,56 @@ def bench_ocr(folder: Path, embedder) -> dict:
 
 
 def _squad_paragraphs(count: int) -> list[str]:
-    if SQUAD.is_file():
-        data = json.loads(SQUAD.read_text("utf-8"))["data"]
-        paragraphs = [p["context"] for article in data for p in article["paragraphs"]]
-    else:  # without ../shared: the sample corpus's paragraphs, repeated with a number
+    """The shared SQuAD files' paragraphs (all of them with ``count`` 0); without ../shared, the
+    sample corpus's paragraphs, repeated with a number."""
+    files = sorted(SQUAD_DIR.glob("*.json")) if SQUAD_DIR.is_dir() else []
+    if files:
+        paragraphs = [
+            p["context"]
+            for path in files
+            for article in json.loads(path.read_text("utf-8"))["data"]
+            for p in article["paragraphs"]
+        ]
+    else:
         texts = [p.read_text("utf-8") for p in sorted(SAMPLE.glob("*.txt"))]
         base = [p for t in texts for p in re.split(r"\n\s*\n", t) if len(p) > 200]
-        paragraphs = [f"{base[i % len(base)]} ({i})" for i in range(count)]
-    return paragraphs[:count]
+        paragraphs = [f"{base[i % len(base)]} ({i})" for i in range(count or 300)]
+    return paragraphs[:count] if count else paragraphs
 
 
 def bench_throughput(folder: Path, embedder, count: int) -> dict:
+    """The same text as .docx and as .txt files, indexed from scratch: one paragraph a file (the
+    worst case for a per-file cost), and reports of 40 paragraphs a file."""
     import docx
 
     paragraphs = _squad_paragraphs(count)
-    txt_dir, docx_dir = folder / "txt", folder / "docx"
-    txt_dir.mkdir(parents=True, exist_ok=True)
-    docx_dir.mkdir(parents=True, exist_ok=True)
-    for i, paragraph in enumerate(paragraphs):
-        (txt_dir / f"p{i:04d}.txt").write_text(paragraph, encoding="utf-8")
-        document = docx.Document()
-        document.add_paragraph(paragraph)
-        document.save(docx_dir / f"p{i:04d}.docx")
-    timings = {}
-    for name, source in (("txt", txt_dir), ("docx", docx_dir), ("txt_again", txt_dir)):
-        index, seconds = _build(source, embedder)
-        timings[name] = {
-            "seconds": round(seconds, 1),
-            "files_per_second": round(len(paragraphs) / seconds, 1),
-            "chunks": index.chunk_count(),
-            "seconds_embedding": round(index.last_report.seconds_embedding, 1),
+    results = {"paragraphs": len(paragraphs)}
+    for layout, size in (("one_paragraph_per_file", 1), ("reports_of_40_paragraphs", 40)):
+        groups = [paragraphs[i : i + size] for i in range(0, len(paragraphs), size)]
+        txt_dir, docx_dir = folder / layout / "txt", folder / layout / "docx"
+        txt_dir.mkdir(parents=True, exist_ok=True)
+        docx_dir.mkdir(parents=True, exist_ok=True)
+        for i, group in enumerate(groups):
+            (txt_dir / f"f{i:05d}.txt").write_text("\n\n".join(group), encoding="utf-8")
+            document = docx.Document()
+            for paragraph in group:
+                document.add_paragraph(paragraph)
+            document.save(docx_dir / f"f{i:05d}.docx")
+        timings = {}
+        for name, source in (("txt", txt_dir), ("docx", docx_dir), ("txt_again", txt_dir)):
+            index, seconds = _build(source, embedder)
+            timings[name] = {
+                "seconds": round(seconds, 1),
+                "chunks": index.chunk_count(),
+                "seconds_embedding": round(index.last_report.seconds_embedding, 1),
+            }
+        txt_seconds = (timings["txt"]["seconds"] + timings["txt_again"]["seconds"]) / 2
+        results[layout] = {
+            "files": len(groups),
+            **timings,
+            "docx_throughput_vs_txt": round(txt_seconds / timings["docx"]["seconds"], 3),
         }
-    txt_seconds = (timings["txt"]["seconds"] + timings["txt_again"]["seconds"]) / 2
-    return {
-        "files": len(paragraphs),
-        **timings,
-        "docx_throughput_vs_txt": round(txt_seconds / timings["docx"]["seconds"], 3),
-    }
+    return results
 
 
 if __name__ == "__main__":

@@ -25,12 +25,18 @@ def read_docx(data: bytes, layout: Layout, max_unpacked_bytes: int) -> str:
     document = docx.Document(io.BytesIO(data))
     title = (document.core_properties.title or "").strip()
     path: list[tuple[int, str]] = []
+    names: dict[str, str] = {}  # style id -> name, read once a paragraph names a style
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             add_table(layout, ([cell.text for cell in row.cells] for row in block.rows))
             continue
         text = block.text
-        level = _heading_level(block.style.name if block.style is not None else "")
+        # The paragraph's own style id, not ``block.style``: that looks the default style up
+        # among all styles for every unstyled paragraph (4.6 ms a paragraph).
+        style_id = block._p.style
+        if style_id and not names:
+            names = {style.style_id: style.name or "" for style in document.styles}
+        level = _heading_level(names.get(style_id, "") if style_id else "")
         if level is not None and text.strip():
             title = title or " ".join(text.split())
             path = [(lvl, name) for lvl, name in path if lvl < level]
