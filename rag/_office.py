@@ -10,6 +10,7 @@ import re
 from rag._container import open_zip
 from rag._layout import Layout
 from rag._sheet import add_table
+from rag.errors import ExtractionError
 
 _HEADING = re.compile(r"^(?:heading|überschrift|titre)\s*(\d)$", re.IGNORECASE)
 
@@ -17,26 +18,38 @@ _HEADING = re.compile(r"^(?:heading|überschrift|titre)\s*(\d)$", re.IGNORECASE)
 def read_docx(data: bytes, layout: Layout, max_unpacked_bytes: int) -> str:
     """Paragraphs and tables in order, each heading marking the section path; returns the title
     (the document's title property, else its first heading). Headers, footers, footnotes and
-    comments are left out: they are page furniture or asides, not the body."""
-    import docx
-    from docx.table import Table
+    comments are left out: they are page furniture or asides, not the body.
 
-    open_zip(data, "Word file", max_unpacked_bytes)
-    document = docx.Document(io.BytesIO(data))
-    title = (document.core_properties.title or "").strip()
+    Read through python-docx's XML layer (its element classes, ``Paragraph`` and ``Table``) on
+    the parts it needs, not ``docx.Document``, which parses every part of the package first (6
+    ms a file, more than embedding a short one: a folder of one-page Word files then indexed at
+    two thirds of the speed of the same text as .txt).
+    """
+    from docx.oxml.parser import parse_xml
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    archive = open_zip(data, "Word file", max_unpacked_bytes)
+    main = _main_part(archive)
+    try:
+        body = parse_xml(archive.read(main)).body
+    except KeyError:
+        raise ExtractionError(f"Word file has no document part ({main})") from None
+    if body is None:
+        raise ExtractionError("Word file has no document body")
+    title = _core_title(archive)
     path: list[tuple[int, str]] = []
-    names: dict[str, str] = {}  # style id -> name, read once a paragraph names a style
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            add_table(layout, ([cell.text for cell in row.cells] for row in block.rows))
+    names: dict[str, str] | None = None  # style id -> name, read once a paragraph names a style
+    for element in body.inner_content_elements:
+        if element.tag.endswith("}tbl"):
+            table = Table(element, None)
+            add_table(layout, ([cell.text for cell in row.cells] for row in table.rows))
             continue
-        text = block.text
-        # The paragraph's own style id, not ``block.style``: that looks the default style up
-        # among all styles for every unstyled paragraph (4.6 ms a paragraph).
-        style_id = block._p.style
-        if style_id and not names:
-            names = {style.style_id: style.name or "" for style in document.styles}
-        level = _heading_level(names.get(style_id, "") if style_id else "")
+        text = Paragraph(element, None).text
+        style_id = element.style
+        if style_id and names is None:
+            names = _style_names(archive, main)
+        level = _heading_level((names or {}).get(style_id, "") if style_id else "")
         if level is not None and text.strip():
             title = title or " ".join(text.split())
             path = [(lvl, name) for lvl, name in path if lvl < level]
@@ -44,6 +57,55 @@ def read_docx(data: bytes, layout: Layout, max_unpacked_bytes: int) -> str:
             layout.mark(" › ".join(name for _, name in path))
         layout.add(text)
     return title
+
+
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFFICE_DOCUMENT = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+)
+
+
+def _main_part(archive) -> str:
+    """The document part's name, from the package's relationships (word/document.xml as a rule)."""
+    from docx.oxml.parser import parse_xml
+
+    try:
+        relationships = parse_xml(archive.read("_rels/.rels"))
+    except KeyError:
+        return "word/document.xml"
+    for relationship in relationships.iter(f"{{{_RELATIONSHIPS}}}Relationship"):
+        if relationship.get("Type") == _OFFICE_DOCUMENT:
+            return relationship.get("Target", "").lstrip("/") or "word/document.xml"
+    return "word/document.xml"
+
+
+def _core_title(archive) -> str:
+    from docx.oxml.parser import parse_xml
+
+    try:
+        core = parse_xml(archive.read("docProps/core.xml"))
+    except KeyError:
+        return ""
+    found = core.find("{http://purl.org/dc/elements/1.1/}title")
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _style_names(archive, main: str) -> dict[str, str]:
+    """Style id -> style name, from the styles part beside the document part."""
+    from docx.oxml.ns import qn
+    from docx.oxml.parser import parse_xml
+
+    folder = main.rsplit("/", 1)[0] + "/" if "/" in main else ""
+    try:
+        styles = parse_xml(archive.read(f"{folder}styles.xml"))
+    except KeyError:
+        return {}
+    names = {}
+    for style in styles.iter(qn("w:style")):
+        name = style.find(qn("w:name"))
+        if name is not None:
+            names[style.get(qn("w:styleId"), "")] = name.get(qn("w:val"), "")
+    return names
 
 
 def _heading_level(style: str) -> int | None:
