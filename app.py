@@ -61,6 +61,11 @@ element.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-cite]');
   if (button && element.contains(button)) trigger('click', {cite: button.dataset.cite});
 });
+watch('value', () => {
+  // A new reply: bring the start of its turn into view inside the chat box.
+  const turns = element.querySelectorAll('.rag-turn');
+  if (turns.length) turns[turns.length - 1].scrollIntoView({block: 'start', behavior: 'instant'});
+});
 """
 _SOURCE_JS = """
 watch('value', () => {
@@ -154,6 +159,7 @@ class _Chat:
                 self._settings(ui)
             with gr.Accordion("Documents", open=False):
                 self._documents(ui)
+            ui.demo = demo
             self._connect(ui)
             gr.api(self.api_ask, api_name="ask")
         return demo
@@ -237,6 +243,8 @@ class _Chat:
             show_progress_on=[ui.status],
         )
         updated = [ui.status, ui.table, ui.only, ui.files]
+        # Every page load (a reload, another tab) shows the index as it is now, uploads included.
+        ui.demo.load(self._lists, None, [ui.table, ui.only], **reads)
         ui.files.upload(self.add_files, ui.files, updated, **writes)
         ui.add_folder.click(self.add_folder, ui.folder, updated, **writes)
 
@@ -303,15 +311,35 @@ class _Chat:
         progress(0, desc=f"Indexing {path}")
         return self._sync(path), *self._lists(), None
 
-    def api_ask(self, question: str, k: int = 5) -> dict:
-        """Answer a question from the indexed documents; the same object as `rag ask --json`.
+    def api_ask(
+        self,
+        question: str,
+        k: int = 5,
+        min_confidence: float = MIN_CONFIDENCE,
+        sources: list[str] | None = None,
+    ) -> dict:
+        """Answer a question from the indexed documents; the same object as `rag ask --json`,
+        with the same checks.
 
         Args:
             question: the question.
             k: passages to retrieve and cite (default 5).
+            min_confidence: below it the answer is "not found" (default 0.06, as `rag ask`).
+            sources: only search these indexed documents (their paths, as `rag info` lists
+                them); empty or null for all.
         """
         try:
-            return rag.ask(self.index, *_checked(question, k)).to_dict()
+            if sources is not None and not (
+                isinstance(sources, list) and all(isinstance(s, str) for s in sources)
+            ):
+                raise ValueError("sources must be a list of document paths, or null")
+            answer = rag.ask(
+                self.index,
+                *_checked(question, k),
+                sources=sources or None,
+                min_confidence=float(min_confidence),
+            )
+            return answer.to_dict()
         except (*_ERRORS, TypeError) as exc:
             raise gr.Error(str(exc), print_exception=False) from exc
 

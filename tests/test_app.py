@@ -151,6 +151,17 @@ def test_api_ask_returns_the_rag_ask_json_object(server):
             client.predict("  ", api_name="/ask")
         with pytest.raises(AppError, match="k from 1 to 50"):
             client.predict(HEAD_OF_UNIT, 0, api_name="/ask")
+        # min_confidence and sources, with rag ask's checks.
+        refused = client.predict(HEAD_OF_UNIT, 5, 0.99, api_name="/ask")
+        assert refused == rag.ask(server.index, HEAD_OF_UNIT, min_confidence=0.99).to_dict()
+        assert refused["found"] is False
+        source = str(SAMPLE_CORPUS / "001_bb816ed8ced9d219.txt")
+        only = client.predict(HEAD_OF_UNIT, 5, 0.06, [source], api_name="/ask")
+        assert {c["source"] for c in only["citations"]} == {source}
+        with pytest.raises(AppError, match="min_confidence"):
+            client.predict(HEAD_OF_UNIT, 5, 2, api_name="/ask")
+        with pytest.raises(AppError, match="no indexed document"):
+            client.predict(HEAD_OF_UNIT, 5, 0.06, ["/nowhere.txt"], api_name="/ask")
     finally:
         client.close()
 
@@ -218,3 +229,57 @@ def test_uploaded_slides_and_scans_are_answered_with_their_location(page, format
     reply.locator("button.rag-cite").first.click()
     page.locator("#rag-source #cite-answer").wait_for()
     assert "page 1, read by OCR" in page.locator("#rag-source .rag-source-head").inner_text()
+
+
+def test_each_new_reply_is_scrolled_into_view(page):
+    """Five questions: after each, the new turn's top is inside the chat box's visible part."""
+    questions = [*EXAMPLE_QUESTIONS, HEAD_OF_UNIT, "Who is the Head of Unit of INTPA G6? (again)"]
+    for question in questions[:5]:
+        _ask(page, question)
+        inside = page.evaluate(_LAST_TURN_IN_VIEW)
+        assert inside, f"the reply to {question!r} is out of view"
+
+
+def test_another_tab_lists_uploaded_documents(browser, server, page, format_files):
+    folder, _ = format_files
+    page.get_by_text("Documents", exact=True).click()
+    page.locator("#rag-upload input[type=file]").set_input_files([folder / "budget.ods"])
+    page.wait_for_function(
+        "() => document.querySelector('#rag-status textarea').value.includes('budget.ods')"
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        later = context.new_page()
+        later.set_default_timeout(TIMEOUT_MS)
+        later.goto(server.url)
+        later.get_by_text("Documents", exact=True).click()
+        later.wait_for_function(
+            "() => document.querySelector('#rag-documents').innerText.includes('budget.ods')"
+        )
+        later.get_by_text("Settings", exact=True).click()
+        choose = later.get_by_label("Only these documents")
+        choose.click()
+        choose.press_sequentially("budget")
+        later.get_by_role("option", name="(budget.ods)").wait_for()
+    finally:
+        context.close()
+
+
+EXAMPLE_QUESTIONS = [
+    "Who heads IOM's Counter-Trafficking Division?",
+    "Who is the Head of Unit of INTPA G6?",
+    "What is the EU doing about trafficking?",
+]
+# The last turn's top lies within the visible part of its scrolling box (or of the window).
+_LAST_TURN_IN_VIEW = """() => {
+  const turns = document.querySelectorAll('#rag-chat .rag-turn');
+  const last = turns[turns.length - 1];
+  let box = last.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight + 1 &&
+                  ['auto', 'scroll'].includes(getComputedStyle(box).overflowY))) {
+    box = box.parentElement;
+  }
+  const top = last.getBoundingClientRect().top;
+  const view = box ? box.getBoundingClientRect() : {top: 0, bottom: window.innerHeight};
+  return top >= view.top - 1 && top < Math.min(view.bottom, window.innerHeight);
+}"""
