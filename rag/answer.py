@@ -180,6 +180,8 @@ def _candidates(index, hits, others: list[Span], best: Span, citations, min_conf
     from rag._metrics import normalize_answer
 
     number = {(c.source, c.passage_start): c.n for c in citations}
+    # A hit merged into another citation (the same sentence) is found by its sentence.
+    by_sentence = {(c.source, c.start, c.end): c.n for c in citations}
     seen = {normalize_answer(best.text)}
     candidates = []
     for span in others:
@@ -191,9 +193,10 @@ def _candidates(index, hits, others: list[Span], best: Span, citations, min_conf
         text = " ".join(span.text.split())
         start, end = hit.start + span.start, hit.start + span.end
         sentence = _sentences_around(index, hit, start, end)
-        candidates.append(
-            Candidate(text, span.confidence, number[_key(hit)], *sentence, start, end)
-        )
+        n = number.get(_key(hit)) or by_sentence.get((hit.source, *sentence))
+        if n is None:  # its passage's citation cites another sentence of a merged pair
+            n = next(c.n for c in citations if c.source == hit.source)
+        candidates.append(Candidate(text, span.confidence, n, *sentence, start, end))
         if len(candidates) == MAX_CANDIDATES:
             break
     return candidates
@@ -214,10 +217,12 @@ def default_reader() -> Reader:
 
 def _citations(index, hits: list[Hit], spans: dict, best: Span | None, found: bool):
     """Hits as numbered citations, the one holding the answer first; each cites the sentence(s)
-    around its best span, or its whole passage when it was not read."""
+    around its best span, or its whole passage when it was not read. Two hits (overlapping
+    chunks) that cite the same sentence of the same document are one citation."""
     ordered = sorted(hits, key=lambda h: not (found and spans.get((h.source, h.start)) is best))
     citations = []
-    for n, hit in enumerate(ordered, start=1):
+    cited: set[tuple[str, int, int]] = set()
+    for hit in ordered:
         span = spans.get((hit.source, hit.start))
         start, end = hit.start, hit.end
         answer = (None, None)
@@ -226,9 +231,12 @@ def _citations(index, hits: list[Hit], spans: dict, best: Span | None, found: bo
             start, end = _sentences_around(index, hit, answer_start, answer_end)
             if found and span is best:
                 answer = (answer_start, answer_end)
+        if (hit.source, start, end) in cited:
+            continue
+        cited.add((hit.source, start, end))
         citations.append(
             Citation(
-                n, hit.title, hit.source, hit.page, start, end, *answer,
+                len(citations) + 1, hit.title, hit.source, hit.page, start, end, *answer,
                 hit.text, hit.start, hit.end, index.document(hit.source).location_at(start),
             )
         )  # fmt: skip

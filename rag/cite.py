@@ -52,14 +52,14 @@ def render_answer(answer: Answer) -> str:
         body = '<p class="rag-not-found">The documents do not answer this question.</p>'
     return (
         f'<div class="rag-turn">{question}<div class="rag-reply">{body}'
-        f"{render_citations(answer.citations, snippets=not answer.found)}</div></div>"
+        f"{render_citations(answer.citations)}</div></div>"
     )
 
 
-def render_citations(citations: list[Citation], snippets: bool = False) -> str:
-    """Numbered citation buttons, ``[n] Title, location`` (a page, slide, sheet row or section);
-    with ``snippets`` each shows its sentence (for the closest passages of a question without
-    an answer)."""
+def render_citations(citations: list[Citation], snippets: bool = True) -> str:
+    """Numbered citation buttons, ``[n] Title, location · file`` (the location a page, slide,
+    sheet row or section; the file name only, never its folder); with ``snippets`` each shows
+    its sentence, but the one holding the answer (whose sentence the reply quotes above)."""
     if not citations:
         return ""
     items = []
@@ -67,11 +67,12 @@ def render_citations(citations: list[Citation], snippets: bool = False) -> str:
         where = citation.location or (f"page {citation.page}" if citation.page else "")
         page = f", {_escape(where)}" if where else ""
         snippet = ""
-        if snippets:
+        if snippets and citation.answer_start is None:
             snippet = f'<span class="rag-snippet">{_escape(_snippet(citation))}</span>'
         items.append(
             f"<li>{_cite_button(citation, f'[{citation.n}]', 'rag-cite')}"
             f'<span class="rag-cite-title">{_escape(citation.title)}{page}</span>'
+            f' <span class="rag-source-file">{_escape(Path(citation.source).name)}</span>'
             f"{snippet}</li>"
         )
     return f'<ol class="rag-citations">{"".join(items)}</ol>'

@@ -261,3 +261,22 @@ def test_every_format_round_trips_to_a_cited_answer(format_index, fact):
     document = index.document(cited.source)
     assert document.text[cited.answer_start : cited.answer_end] == fact.answer
     assert cited.start <= cited.answer_start < cited.answer_end <= cited.end
+
+
+def test_no_two_citations_cite_the_same_sentence(sample_index):
+    """Overlapping chunks can hold the same best sentence: it is cited once, and every
+    candidate points at a citation that exists."""
+    import json as json_module
+
+    questions = [
+        json_module.loads(line)["question"]
+        for line in (Path(__file__).resolve().parent.parent / "eval" / "counter-trafficking.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    for question in questions[:25]:
+        answer = rag.ask(sample_index, question, k=10)
+        keys = [(c.source, c.start, c.end) for c in answer.citations]
+        assert len(keys) == len(set(keys)), question
+        assert [c.n for c in answer.citations] == list(range(1, len(keys) + 1))
+        assert all(1 <= c.citation <= len(keys) for c in answer.candidates)

@@ -306,3 +306,16 @@ def test_an_uncertain_answer_says_so_and_lists_the_candidates(sample_index, head
 def test_a_confident_answer_is_shown_plainly(head_of_unit):
     reply = render_answer(_with_confidence(head_of_unit, 0.9))
     assert "Answer:" in reply and "Uncertain" not in reply and "rag-candidates" not in reply
+
+
+def test_citations_name_their_file_and_show_other_sentences():
+    answer_citation = rag.Citation(
+        1, "Report", "/srv/data/report.pdf", 2, 0, 5, 0, 5, "Hello world.", 0, 12, "page 2"
+    )
+    other = rag.Citation(
+        2, "Report", "/srv/data/notes.txt", None, 0, 13, None, None, "Second thing.", 0, 13, ""
+    )
+    html = rag.cite.render_citations([answer_citation, other])
+    assert 'Report, page 2</span> <span class="rag-source-file">report.pdf</span>' in html
+    assert "notes.txt" in html and "Second thing." in html
+    assert html.count('class="rag-snippet"') == 1  # the answer's sentence is quoted above
