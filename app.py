@@ -1,6 +1,8 @@
 """The web chat: ask in the browser, check the answer in its source, add documents.
 
     python app.py [--index DIR] [--docs PATH...] [--port N] [--host 127.0.0.1]
+                  [--auth-file FILE | --auth USER:PASSWORD | --no-auth] [--read-only]
+    python app.py --hash-password USER >> users     # a line for --auth-file
 
 Builds the index when it is missing (updates it from ``--docs`` when present), then serves the chat
 on localhost. A thin shell: the HTML comes from ``rag.cite``, the answers from ``rag.ask``.
@@ -80,14 +82,18 @@ _EMPTY_SOURCE = '<p class="rag-empty">Click a citation such as [1] to see it in 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.hash_password:
+        print(f"{args.hash_password}:{hash_password(_read_password())}")
+        return 0
     started = time.perf_counter()
     try:
+        auth = _sign_in(args)
         index = _open_index(Path(args.index), args.docs)
         default_reader()  # loaded now, so the first question is not the slow one
     except _ERRORS as exc:
         print(f"app: error: {exc}", file=sys.stderr)
         return 1
-    demo, url = serve(index, host=args.host, port=args.port)
+    demo, url = serve(index, host=args.host, port=args.port, auth=auth, read_only=args.read_only)
     if args.host not in _LOOPBACK:
         print(f"Serving on {args.host}: adding folders by path is turned off", flush=True)
     print(
@@ -102,13 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def serve(index: rag.Index, host: str = "127.0.0.1", port: int = 7860) -> tuple[gr.Blocks, str]:
+def serve(
+    index: rag.Index,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth=None,
+    read_only: bool = False,
+) -> tuple[gr.Blocks, str]:
     """Start the chat for ``index`` in the background; return the app and its address.
 
     Uploads are copied into ``<index>/uploads/`` (an index without a path uses a temp folder).
+    ``auth``: gradio's sign-in (a ``(user, password) -> bool`` function, or pairs); with
+    ``read_only`` the page has no uploads or folders, and no handler for them exists.
     """
     uploads = index.path / "uploads" if index.path else Path(tempfile.mkdtemp(prefix="uploads-"))
-    chat = _Chat(index, uploads, folders=host in _LOOPBACK)
+    chat = _Chat(index, uploads, folders=host in _LOOPBACK and not read_only, read_only=read_only)
     demo = chat.build()
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY)
     demo.launch(
@@ -121,6 +135,7 @@ def serve(index: rag.Index, host: str = "127.0.0.1", port: int = 7860) -> tuple[
         max_file_size=MAX_UPLOAD_BYTES,
         footer_links=["api"],
         css_paths=[PROJECT / "app.css"],
+        auth=auth,
     )
     demo.allowed_paths = chat.allowed_paths  # the same list, updated as documents are added
     return demo, demo.local_url
@@ -129,10 +144,11 @@ def serve(index: rag.Index, host: str = "127.0.0.1", port: int = 7860) -> tuple[
 class _Chat:
     """The handlers behind the page; each returns what the page shows."""
 
-    def __init__(self, index: rag.Index, uploads: Path, folders: bool):
+    def __init__(self, index: rag.Index, uploads: Path, folders: bool, read_only: bool = False):
         self.index = index
         self.uploads = uploads
         self.folders = folders  # whether a visitor may index a folder of this computer by path
+        self.read_only = read_only  # questions only: no uploads, no folders
         # The files the download button may serve: exactly the indexed documents (kept in step
         # with the index, since gradio reads this list on every request).
         self.allowed_paths = [d.source for d in index.documents]
@@ -211,6 +227,10 @@ class _Chat:
             wrap=True,
             elem_id="rag-documents",
         )
+        if self.read_only:
+            gr.Markdown("This server answers questions only: documents cannot be added here.")
+            ui.files = ui.folder = ui.add_folder = ui.status = None
+            return
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         ui.files = gr.File(
             file_count="multiple",
@@ -234,6 +254,10 @@ class _Chat:
         ):
             trigger(self.reply, [question, *settings], replied, **reads)
         ui.chat.click(self.open_citation, None, [ui.source, ui.original], **reads)
+        # Every page load (a reload, another tab) shows the index as it is now, uploads included.
+        ui.demo.load(self._lists, None, [ui.table, ui.only], **reads)
+        if self.read_only:
+            return  # no handler that changes the index exists, so none can be called
         # Index updates run one at a time (Index.sync also holds its own write lock); questions
         # go on being answered from the snapshot of the index that was current when they came.
         writes = dict(
@@ -243,8 +267,6 @@ class _Chat:
             show_progress_on=[ui.status],
         )
         updated = [ui.status, ui.table, ui.only, ui.files]
-        # Every page load (a reload, another tab) shows the index as it is now, uploads included.
-        ui.demo.load(self._lists, None, [ui.table, ui.only], **reads)
         ui.files.upload(self.add_files, ui.files, updated, **writes)
         ui.add_folder.click(self.add_folder, ui.folder, updated, **writes)
 
@@ -287,6 +309,8 @@ class _Chat:
 
     def add_files(self, paths: list[str] | None, progress=_PROGRESS):
         """Index uploaded files: check each, copy the good ones into the uploads folder, sync."""
+        if self.read_only:  # never connected then; refused all the same
+            raise gr.Error("This server answers questions only.", print_exception=False)
         lines, accepted = [], []
         for path, reason in _rejections([Path(p) for p in paths or []]):
             if reason:
@@ -303,6 +327,8 @@ class _Chat:
     def add_folder(self, folder: str, progress=_PROGRESS):
         """Index (or re-index) a folder given by its path on this computer."""
         path = Path((folder or "").strip()).expanduser()
+        if self.read_only:
+            raise gr.Error("This server answers questions only.", print_exception=False)
         if not self.folders:
             return "Adding folders by path is turned off on this server.", *self._lists(), None
         if not folder or not path.is_dir():
@@ -382,6 +408,88 @@ class _Chat:
         return EXAMPLES if any(d.source.startswith(sample) for d in self.index.documents) else []
 
 
+_HASH = "pbkdf2_sha256"
+_ITERATIONS = 600_000  # OWASP's 2023 figure for PBKDF2-HMAC-SHA256
+
+
+def hash_password(password: str, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+    """``pbkdf2_sha256$iterations$salt$hash`` (hex), for a line of an ``--auth-file``."""
+    import hashlib
+
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return f"{_HASH}${iterations}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    import hashlib
+    import hmac
+
+    try:
+        kind, iterations, salt, digest = stored.split("$")
+        if kind != _HASH:
+            return False
+        mine = hashlib.pbkdf2_hmac(
+            "sha256", password.encode(), bytes.fromhex(salt), int(iterations)
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(mine.hex(), digest)
+
+
+def load_auth_file(path: str | Path):
+    """A ``(user, password) -> bool`` for gradio from a file of ``user:hash`` lines.
+
+    Raises:
+        ValueError: unreadable, empty, or a line is not ``user:pbkdf2_sha256$…``.
+    """
+    try:
+        lines = Path(path).read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"cannot read --auth-file {path}: {exc.strerror or exc}") from exc
+    users = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        user, _, stored = line.strip().partition(":")
+        if not user or not stored.startswith(f"{_HASH}$"):
+            raise ValueError(
+                f"--auth-file {path}, line {number}: expected 'user:hash' made by "
+                "'python app.py --hash-password USER'"
+            )
+        users[user] = stored
+    if not users:
+        raise ValueError(f"--auth-file {path} names no user")
+    return lambda user, password: user in users and check_password(password, users[user])
+
+
+def _sign_in(args):
+    """The sign-in the arguments ask for; ValueError when serving beyond this computer without
+    one and without ``--no-auth``."""
+    if args.auth_file:
+        return load_auth_file(args.auth_file)
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        if not user or not password:
+            raise ValueError("--auth takes USER:PASSWORD")
+        return [(user, password)]
+    if args.host not in _LOOPBACK and not args.no_auth:
+        raise ValueError(
+            f"serving on {args.host} lets anyone who can reach it ask and add documents: give "
+            "--auth-file FILE (lines from 'python app.py --hash-password USER'), or --no-auth "
+            "to allow it (add --read-only to refuse uploads)"
+        )
+    return None
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
 def _names(sources: list[str], most: int = 5) -> str:
     """' (a.txt, b.txt)' for a few files, '' for none."""
     if not sources:
@@ -455,6 +563,30 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--auth-file",
+        metavar="FILE",
+        help="sign-in: lines 'user:hash' made by --hash-password (needed beyond this computer)",
+    )
+    parser.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        help="one sign-in, for a quick test (not for a shared server)",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve beyond this computer without sign-in: anyone who can reach the port may ask "
+        "(and upload, unless --read-only)",
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="questions only: no uploads or folders"
+    )
+    parser.add_argument(
+        "--hash-password",
+        metavar="USER",
+        help="print a line for --auth-file (the password is read from the terminal or stdin)",
     )
     return parser
 

@@ -6,6 +6,7 @@ The app runs in this process on a free port, over a small index built with the s
 """
 
 import importlib.util
+import json
 import socket
 from pathlib import Path
 from types import SimpleNamespace
@@ -283,3 +284,63 @@ _LAST_TURN_IN_VIEW = """() => {
   const view = box ? box.getBoundingClientRect() : {top: 0, bottom: window.innerHeight};
   return top >= view.top - 1 && top < Math.min(view.bottom, window.innerHeight);
 }"""
+
+
+def _app_module():
+    spec = importlib.util.spec_from_file_location("app_for_auth", PROJECT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_serving_beyond_this_computer_needs_sign_in(tmp_path, capsys):
+    app = _app_module()
+    argv = ["--host", "0.0.0.0", "--index", str(tmp_path / "index"), "--docs", str(tmp_path)]
+    assert app.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--auth-file" in err and "--no-auth" in err
+    assert not (tmp_path / "index").exists()  # refused before anything was built
+
+
+def test_auth_file_holds_salted_hashes(tmp_path):
+    app = _app_module()
+    line = f"ana:{app.hash_password('correct horse', iterations=1000)}"
+    assert "correct horse" not in line
+    (tmp_path / "users").write_text(f"# who may sign in\n{line}\n")
+    allowed = app.load_auth_file(tmp_path / "users")
+    assert allowed("ana", "correct horse")
+    assert not allowed("ana", "wrong") and not allowed("bob", "correct horse")
+    (tmp_path / "bad").write_text("ana:plaintext\n")
+    with pytest.raises(ValueError, match="line 1"):
+        app.load_auth_file(tmp_path / "bad")
+
+
+def test_read_only_server_signs_in_and_has_no_way_to_add_documents(embedder, tmp_path):
+    from gradio_client import Client
+
+    app = _app_module()
+    index = rag.Index(embedder)
+    index.sync([SAMPLE_CORPUS / "004_bedb749cf14d49f0.txt"])
+    (tmp_path / "users").write_text(f"ana:{app.hash_password('s3cret', iterations=1000)}\n")
+    demo, url = app.serve(
+        index,
+        port=_free_port(),
+        auth=app.load_auth_file(tmp_path / "users"),
+        read_only=True,
+    )
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - refused at connection, however it is put
+            Client(url, verbose=False)
+        client = Client(url, auth=("ana", "s3cret"), verbose=False)
+        try:
+            assert client.predict(HEAD_OF_UNIT, api_name="/ask")["answer"] == "Francesco Luciani"
+            config = client.config
+            assert not any(
+                c.get("props", {}).get("elem_id") == "rag-upload" for c in config["components"]
+            )
+            names = json.dumps(config.get("dependencies", []))
+            assert "add_files" not in names and "add_folder" not in names
+        finally:
+            client.close()
+    finally:
+        demo.close()
