@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -149,6 +150,7 @@ class _Chat:
         self.uploads = uploads
         self.folders = folders  # whether a visitor may index a folder of this computer by path
         self.read_only = read_only  # questions only: no uploads, no folders
+        self._transcript = _Transcripts()
         # The files the download button may serve: exactly the indexed documents (kept in step
         # with the index, since gradio reads this list on every request).
         self.allowed_paths = [d.source for d in index.documents]
@@ -158,7 +160,7 @@ class _Chat:
         the documents."""
         with gr.Blocks(title="Ask your documents") as demo:
             gr.Markdown("## Ask your documents\nAnswers are extracted from them, with citations.")
-            ui = SimpleNamespace(turns=gr.State([]))
+            ui = SimpleNamespace()
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
                     self._chat(ui)
@@ -199,6 +201,9 @@ class _Chat:
                 max_length=MAX_QUESTION_CHARS,
             )
             ui.ask = gr.Button("Ask", variant="primary", scale=1, min_width=70)
+        # The question being sent, moved out of the box in the browser itself (no round trip),
+        # so the box is free at once for the next one.
+        ui.asked = gr.Textbox(visible=False, elem_id="rag-asked")
         ui.examples = [gr.Button(q, size="sm") for q in self._examples()]
 
     def _settings(self, ui: SimpleNamespace) -> None:
@@ -244,15 +249,23 @@ class _Chat:
         ui.status = gr.Textbox(label="Indexing", interactive=False, lines=2, elem_id="rag-status")
 
     def _connect(self, ui: SimpleNamespace) -> None:
-        settings = [ui.turns, ui.k, ui.only, ui.threshold]
-        replied = [ui.chat, ui.turns, ui.question]
+        settings = [ui.k, ui.only, ui.threshold]
         reads = dict(api_visibility="private", show_progress="minimal")
-        for trigger, question in (
-            (ui.ask.click, ui.question),
-            (ui.question.submit, ui.question),
-            *((button.click, button) for button in ui.examples),
-        ):
-            trigger(self.reply, [question, *settings], replied, **reads)
+        # Every question is answered, in the order asked, however quickly they come: a trigger
+        # fires again while its last answer is pending ("multiple"), and each answer takes its
+        # turn's place in the session's transcript (``reply``). A typed question leaves the box
+        # at once, so a reply never wipes what is being typed next.
+        for trigger in (ui.ask.click, ui.question.submit):
+            trigger(
+                None,
+                ui.question,
+                [ui.question, ui.asked],
+                js="(question) => ['', question]",
+                api_visibility="private",
+                trigger_mode="multiple",
+            ).then(self.reply, [ui.asked, *settings], ui.chat, trigger_mode="multiple", **reads)
+        for button in ui.examples:
+            button.click(self.reply, [button, *settings], ui.chat, trigger_mode="multiple", **reads)
         ui.chat.click(self.open_citation, None, [ui.source, ui.original], **reads)
         # Every page load (a reload, another tab) shows the index as it is now, uploads included.
         ui.demo.load(self._lists, None, [ui.table, ui.only], **reads)
@@ -270,11 +283,14 @@ class _Chat:
         ui.files.upload(self.add_files, ui.files, updated, **writes)
         ui.add_folder.click(self.add_folder, ui.folder, updated, **writes)
 
-    def reply(self, question: str, turns: list[str], k: float, only: list[str], threshold: float):
-        """Answer from the chat: the transcript with the new turn appended."""
+    def reply(
+        self, question: str, k: float, only: list[str], threshold: float, request: gr.Request
+    ):
+        """Answer from the chat: the session's transcript with the new turn in its place."""
         question = (question or "").strip()
         if not question:
-            return gr.skip(), turns, ""
+            return gr.skip()
+        turns, slot = self._transcript.reserve(request.session_hash if request else "")
         try:
             answer = rag.ask(
                 self.index,
@@ -285,8 +301,7 @@ class _Chat:
             turn = render_answer(answer)
         except _ERRORS as exc:
             turn = render_error(question, str(exc))
-        turns = [*turns, turn]
-        return f'<div class="rag-chat">{"".join(turns)}</div>', turns, ""
+        return f'<div class="rag-chat">{self._transcript.fill(turns, slot, turn)}</div>'
 
     def open_citation(self, event: gr.EventData):
         """The source view for a clicked citation, and the original file to download."""
@@ -488,6 +503,37 @@ def _read_password() -> str:
 
         return getpass.getpass("Password: ")
     return sys.stdin.readline().rstrip("\n")
+
+
+class _Transcripts:
+    """Each browser session's chat turns, kept here rather than in the page's state: two answers
+    computed at once each fill the place reserved when their question came, so neither
+    overwrites the other and they stay in the order asked."""
+
+    MAX_TURNS = 200
+    MAX_SESSIONS = 1000
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._sessions: dict[str, list[list[str]]] = {}
+
+    def reserve(self, session: str) -> tuple[list[list[str]], list[str]]:
+        """The session's turns and a new, empty place at their end for the next one."""
+        with self._lock:
+            turns = self._sessions.pop(session, [])
+            self._sessions[session] = turns  # most recent last: the oldest session goes first
+            while len(self._sessions) > self.MAX_SESSIONS:
+                self._sessions.pop(next(iter(self._sessions)))
+            place = [""]
+            turns.append(place)
+            del turns[: max(0, len(turns) - self.MAX_TURNS)]
+            return turns, place
+
+    def fill(self, turns: list[list[str]], place: list[str], turn: str) -> str:
+        """Put ``turn`` in its place; the transcript's HTML (places still pending show nothing)."""
+        with self._lock:
+            place[0] = turn
+            return "".join(cell[0] for cell in turns)
 
 
 def _names(sources: list[str], most: int = 5) -> str:

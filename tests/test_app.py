@@ -344,3 +344,34 @@ def test_read_only_server_signs_in_and_has_no_way_to_add_documents(embedder, tmp
             client.close()
     finally:
         demo.close()
+
+
+def test_questions_asked_in_quick_succession_are_all_answered_in_order(page):
+    start = page.locator("#rag-chat .rag-turn").count()
+    first, second = (page.get_by_role("button", name=q) for q in EXAMPLE_QUESTIONS[:2])
+    first.click()
+    second.click()  # while the first is being answered
+    box = page.locator("#rag-question textarea")
+    box.fill("Who is the Head of Unit of INTPA G6? (typed)")
+    box.press("Enter")
+    box.fill("What is the EU doing? (typed)")
+    box.press("Enter")
+    page.locator("#rag-chat .rag-turn").nth(start + 3).locator(".rag-reply").wait_for()
+    page.wait_for_function(_SETTLED)
+    asked = page.locator("#rag-chat .rag-question").all_inner_texts()[start:]
+    assert asked == [
+        *EXAMPLE_QUESTIONS[:2],
+        "Who is the Head of Unit of INTPA G6? (typed)",
+        "What is the EU doing? (typed)",
+    ]
+
+
+def test_a_reply_never_wipes_what_is_being_typed(page):
+    start = page.locator("#rag-chat .rag-turn").count()
+    box = page.locator("#rag-question textarea")
+    box.fill(HEAD_OF_UNIT)
+    box.press("Enter")
+    box.press_sequentially("Who is the hotline manager")  # typed while the answer comes
+    page.locator("#rag-chat .rag-turn").nth(start).locator(".rag-reply").wait_for()
+    page.wait_for_function(_SETTLED)
+    assert box.input_value() == "Who is the hotline manager"
