@@ -70,6 +70,19 @@ watch('value', () => {
   if (turns.length) turns[turns.length - 1].scrollIntoView({block: 'start', behavior: 'instant'});
 });
 """
+# Sends a question: numbers it in the order asked, and (for the question box) empties the box in
+# the browser at once, so that what is typed next is never wiped by a reply.
+_SEND_JS = """
+(question, sequence, ...rest) => {
+  window.__ragAsked = (window.__ragAsked || 0) + 1;
+  const box = document.querySelector('#rag-question textarea');
+  if (CLEAR && box && question && box.value.startsWith(question)) {
+    box.value = box.value.slice(question.length).trimStart();  // keep anything typed since
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  }
+  return [question, window.__ragAsked, ...rest];
+}
+"""
 _SOURCE_JS = """
 watch('value', () => {
   const mark = element.querySelector('#cite-answer') || element.querySelector('#cite-sentence');
@@ -201,9 +214,8 @@ class _Chat:
                 max_length=MAX_QUESTION_CHARS,
             )
             ui.ask = gr.Button("Ask", variant="primary", scale=1, min_width=70)
-        # The question being sent, moved out of the box in the browser itself (no round trip),
-        # so the box is free at once for the next one.
-        ui.asked = gr.Textbox(visible=False, elem_id="rag-asked")
+        # The order questions were asked in this page, numbered in the browser as they are sent.
+        ui.sequence = gr.Number(visible=False, precision=0)
         ui.examples = [gr.Button(q, size="sm") for q in self._examples()]
 
     def _settings(self, ui: SimpleNamespace) -> None:
@@ -257,15 +269,22 @@ class _Chat:
         # at once, so a reply never wipes what is being typed next.
         for trigger in (ui.ask.click, ui.question.submit):
             trigger(
-                None,
-                ui.question,
-                [ui.question, ui.asked],
-                js="(question) => ['', question]",
-                api_visibility="private",
+                self.reply,
+                [ui.question, ui.sequence, *settings],
+                ui.chat,
+                js=_SEND_JS.replace("CLEAR", "true"),
                 trigger_mode="multiple",
-            ).then(self.reply, [ui.asked, *settings], ui.chat, trigger_mode="multiple", **reads)
+                **reads,
+            )
         for button in ui.examples:
-            button.click(self.reply, [button, *settings], ui.chat, trigger_mode="multiple", **reads)
+            button.click(
+                self.reply,
+                [button, ui.sequence, *settings],
+                ui.chat,
+                js=_SEND_JS.replace("CLEAR", "false"),
+                trigger_mode="multiple",
+                **reads,
+            )
         ui.chat.click(self.open_citation, None, [ui.source, ui.original], **reads)
         # Every page load (a reload, another tab) shows the index as it is now, uploads included.
         ui.demo.load(self._lists, None, [ui.table, ui.only], **reads)
@@ -284,13 +303,21 @@ class _Chat:
         ui.add_folder.click(self.add_folder, ui.folder, updated, **writes)
 
     def reply(
-        self, question: str, k: float, only: list[str], threshold: float, request: gr.Request
+        self,
+        question: str,
+        sequence: float | None,
+        k: float,
+        only: list[str],
+        threshold: float,
+        request: gr.Request,
     ):
-        """Answer from the chat: the session's transcript with the new turn in its place."""
+        """Answer from the chat: the session's transcript with the new turn in its place (the
+        order ``sequence`` numbers the questions in, as the page sent them)."""
         question = (question or "").strip()
         if not question:
             return gr.skip()
-        turns, slot = self._transcript.reserve(request.session_hash if request else "")
+        session = request.session_hash if request else ""
+        turns, slot = self._transcript.reserve(session, int(sequence or 0))
         try:
             answer = rag.ask(
                 self.index,
@@ -506,34 +533,37 @@ def _read_password() -> str:
 
 
 class _Transcripts:
-    """Each browser session's chat turns, kept here rather than in the page's state: two answers
-    computed at once each fill the place reserved when their question came, so neither
-    overwrites the other and they stay in the order asked."""
+    """Each browser session's chat turns, kept here rather than in the page's state: answers
+    computed at once each fill the place of their question, in the order the page numbered the
+    questions, so none overwrites another and they stay in the order asked."""
 
     MAX_TURNS = 200
     MAX_SESSIONS = 1000
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._sessions: dict[str, list[list[str]]] = {}
+        self._sessions: dict[str, list[tuple[int, list[str]]]] = {}
 
-    def reserve(self, session: str) -> tuple[list[list[str]], list[str]]:
-        """The session's turns and a new, empty place at their end for the next one."""
+    def reserve(self, session: str, sequence: int) -> tuple[list, list[str]]:
+        """The session's turns and an empty place for question ``sequence``, among them in order."""
         with self._lock:
             turns = self._sessions.pop(session, [])
             self._sessions[session] = turns  # most recent last: the oldest session goes first
             while len(self._sessions) > self.MAX_SESSIONS:
                 self._sessions.pop(next(iter(self._sessions)))
             place = [""]
-            turns.append(place)
+            at = len(turns)
+            while at and turns[at - 1][0] > sequence:
+                at -= 1
+            turns.insert(at, (sequence, place))
             del turns[: max(0, len(turns) - self.MAX_TURNS)]
             return turns, place
 
-    def fill(self, turns: list[list[str]], place: list[str], turn: str) -> str:
+    def fill(self, turns: list, place: list[str], turn: str) -> str:
         """Put ``turn`` in its place; the transcript's HTML (places still pending show nothing)."""
         with self._lock:
             place[0] = turn
-            return "".join(cell[0] for cell in turns)
+            return "".join(cell[0] for _, cell in turns)
 
 
 def _names(sources: list[str], most: int = 5) -> str:

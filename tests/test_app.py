@@ -352,11 +352,13 @@ def test_questions_asked_in_quick_succession_are_all_answered_in_order(page):
     first.click()
     second.click()  # while the first is being answered
     box = page.locator("#rag-question textarea")
-    box.fill("Who is the Head of Unit of INTPA G6? (typed)")
-    box.press("Enter")
-    box.fill("What is the EU doing? (typed)")
-    box.press("Enter")
-    page.locator("#rag-chat .rag-turn").nth(start + 3).locator(".rag-reply").wait_for()
+    typed = ("Who is the Head of Unit of INTPA G6? (typed)", "What is the EU doing? (typed)")
+    for question in typed:
+        box.fill(question)
+        box.press("Enter")  # the box empties at once (as a person sees before typing on)
+        page.wait_for_function(_BOX_EMPTY)
+    last = page.locator("#rag-chat .rag-turn").nth(start + 3).locator(".rag-reply")
+    last.wait_for(timeout=2 * TIMEOUT_MS)  # four answers in a row on a loaded machine
     page.wait_for_function(_SETTLED)
     asked = page.locator("#rag-chat .rag-question").all_inner_texts()[start:]
     assert asked == [
@@ -366,11 +368,15 @@ def test_questions_asked_in_quick_succession_are_all_answered_in_order(page):
     ]
 
 
+_BOX_EMPTY = "() => document.querySelector('#rag-question textarea').value === ''"
+
+
 def test_a_reply_never_wipes_what_is_being_typed(page):
     start = page.locator("#rag-chat .rag-turn").count()
     box = page.locator("#rag-question textarea")
     box.fill(HEAD_OF_UNIT)
     box.press("Enter")
+    page.wait_for_function(_BOX_EMPTY)  # taken from the box at once, before the answer comes
     box.press_sequentially("Who is the hotline manager")  # typed while the answer comes
     page.locator("#rag-chat .rag-turn").nth(start).locator(".rag-reply").wait_for()
     page.wait_for_function(_SETTLED)
