@@ -23,7 +23,7 @@ class EncoderOutput(NamedTuple):
 
 
 # Layers left uninitialised: the weight file gives every value, and drawing random ones first
-# costs 0.2 s of each start (on the "meta" device it would import torch._dynamo: 0.8 s).
+# costs 0.2 s of each start (made on the "meta" device instead, it imported torch._dynamo).
 class _Linear(nn.Linear):
     def reset_parameters(self) -> None:
         pass
@@ -40,17 +40,13 @@ class _LayerNorm(nn.LayerNorm):
 
 
 class _Embeddings(nn.Module):
-    def __init__(self, config: dict, device):
+    def __init__(self, config: dict):
         super().__init__()
         hidden = config["hidden_size"]
-        self.word_embeddings = _Embedding(config["vocab_size"], hidden, device=device)
-        self.position_embeddings = _Embedding(
-            config["max_position_embeddings"], hidden, device=device
-        )
-        self.token_type_embeddings = _Embedding(
-            config.get("type_vocab_size", 2), hidden, device=device
-        )
-        self.LayerNorm = _LayerNorm(hidden, eps=config.get("layer_norm_eps", 1e-12), device=device)
+        self.word_embeddings = _Embedding(config["vocab_size"], hidden)
+        self.position_embeddings = _Embedding(config["max_position_embeddings"], hidden)
+        self.token_type_embeddings = _Embedding(config.get("type_vocab_size", 2), hidden)
+        self.LayerNorm = _LayerNorm(hidden, eps=config.get("layer_norm_eps", 1e-12))
 
     def forward(self, input_ids, token_type_ids):
         positions = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
@@ -63,13 +59,13 @@ class _Embeddings(nn.Module):
 
 
 class _SelfAttention(nn.Module):
-    def __init__(self, config: dict, device):
+    def __init__(self, config: dict):
         super().__init__()
         hidden = config["hidden_size"]
         self.heads = config["num_attention_heads"]
-        self.query = _Linear(hidden, hidden, device=device)
-        self.key = _Linear(hidden, hidden, device=device)
-        self.value = _Linear(hidden, hidden, device=device)
+        self.query = _Linear(hidden, hidden)
+        self.key = _Linear(hidden, hidden)
+        self.value = _Linear(hidden, hidden)
 
     def forward(self, hidden, mask):
         batch, tokens, width = hidden.shape
@@ -84,42 +80,42 @@ class _SelfAttention(nn.Module):
 class _Output(nn.Module):
     """A dense layer, then LayerNorm over it plus the residual (BERT's "output" blocks)."""
 
-    def __init__(self, inner: int, hidden: int, eps: float, device):
+    def __init__(self, inner: int, hidden: int, eps: float):
         super().__init__()
-        self.dense = _Linear(inner, hidden, device=device)
-        self.LayerNorm = _LayerNorm(hidden, eps=eps, device=device)
+        self.dense = _Linear(inner, hidden)
+        self.LayerNorm = _LayerNorm(hidden, eps=eps)
 
     def forward(self, hidden, residual):
         return self.LayerNorm(self.dense(hidden) + residual)
 
 
 class _Attention(nn.Module):
-    def __init__(self, config: dict, device):
+    def __init__(self, config: dict):
         super().__init__()
         hidden = config["hidden_size"]
-        self.self = _SelfAttention(config, device)
-        self.output = _Output(hidden, hidden, config.get("layer_norm_eps", 1e-12), device)
+        self.self = _SelfAttention(config)
+        self.output = _Output(hidden, hidden, config.get("layer_norm_eps", 1e-12))
 
     def forward(self, hidden, mask):
         return self.output(self.self(hidden, mask), hidden)
 
 
 class _Intermediate(nn.Module):
-    def __init__(self, config: dict, device):
+    def __init__(self, config: dict):
         super().__init__()
-        self.dense = _Linear(config["hidden_size"], config["intermediate_size"], device=device)
+        self.dense = _Linear(config["hidden_size"], config["intermediate_size"])
 
     def forward(self, hidden):
         return nn.functional.gelu(self.dense(hidden))  # exact (erf) GELU, as BERT's "gelu"
 
 
 class _Layer(nn.Module):
-    def __init__(self, config: dict, device):
+    def __init__(self, config: dict):
         super().__init__()
         eps = config.get("layer_norm_eps", 1e-12)
-        self.attention = _Attention(config, device)
-        self.intermediate = _Intermediate(config, device)
-        self.output = _Output(config["intermediate_size"], config["hidden_size"], eps, device)
+        self.attention = _Attention(config)
+        self.intermediate = _Intermediate(config)
+        self.output = _Output(config["intermediate_size"], config["hidden_size"], eps)
 
     def forward(self, hidden, mask):
         attended = self.attention(hidden, mask)
@@ -127,28 +123,28 @@ class _Layer(nn.Module):
 
 
 class _Stack(nn.Module):
-    def __init__(self, config: dict, device):
+    def __init__(self, config: dict):
         super().__init__()
         layers = config["num_hidden_layers"]
-        self.layer = nn.ModuleList(_Layer(config, device) for _ in range(layers))
+        self.layer = nn.ModuleList(_Layer(config) for _ in range(layers))
 
 
 class _Pooler(nn.Module):  # unused, kept so BertModel's weight files load without leftovers
-    def __init__(self, config: dict, device):
+    def __init__(self, config: dict):
         super().__init__()
-        self.dense = _Linear(config["hidden_size"], config["hidden_size"], device=device)
+        self.dense = _Linear(config["hidden_size"], config["hidden_size"])
 
 
 class BertEncoder(nn.Module):
     """BERT's encoder (``BertModel`` without running its pooler): token states for input ids.
     Its parameters start uninitialised: load weights into it (``load_encoder``)."""
 
-    def __init__(self, config: dict, device=None):
+    def __init__(self, config: dict):
         super().__init__()
         self.config = _Config(config)
-        self.embeddings = _Embeddings(config, device)
-        self.encoder = _Stack(config, device)
-        self.pooler = _Pooler(config, device)
+        self.embeddings = _Embeddings(config)
+        self.encoder = _Stack(config)
+        self.pooler = _Pooler(config)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> EncoderOutput:
         if token_type_ids is None:

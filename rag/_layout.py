@@ -70,7 +70,3 @@ class Layout:
     @property
     def text(self) -> str:
         return "".join(self.parts)
-
-    def cut_note(self, total: str) -> str:
-        """Why the text was cut short, naming how much of ``total`` (e.g. "12 of 40 slides")."""
-        return f"cut short: indexed the first {self.length:,} characters ({total})"

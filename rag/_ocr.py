@@ -7,6 +7,7 @@ but the page's pixels crosses over.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -18,20 +19,23 @@ MAX_PIXELS = 40_000_000  # an A4 page at 300 dpi is 8.7 million; a hostile page 
 INSTALL_HINT = "install Tesseract: apt-get install tesseract-ocr tesseract-ocr-eng"
 
 
+@functools.cache
 def tesseract() -> str | None:
-    """The ``tesseract`` command's path, or None when it is not installed."""
+    """The ``tesseract`` command's path, or None when it is not installed (looked up once)."""
     return shutil.which("tesseract")
 
 
-def languages() -> set[str]:
-    """The OCR languages installed (e.g. {"eng", "fra"}); empty without Tesseract."""
+@functools.cache
+def languages() -> frozenset[str]:
+    """The OCR languages installed (e.g. {"eng", "fra"}); empty without Tesseract. Asked once per
+    process (a worker reading many scanned PDFs), not once per file."""
     command = tesseract()
     if command is None:
-        return set()
+        return frozenset()
     result = subprocess.run(
         [command, "--list-langs"], capture_output=True, text=True, timeout=30, check=False
     )
-    return {line.strip() for line in result.stdout.splitlines()[1:] if line.strip()}
+    return frozenset(line.strip() for line in result.stdout.splitlines()[1:] if line.strip())
 
 
 def check_languages(lang: str) -> None:

