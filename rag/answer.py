@@ -47,6 +47,8 @@ class Citation:
     passage_start: int
     passage_end: int
     location: str = ""  # where the cited sentence is in the file: "page 3", "slide 2", …
+    # The cited version of the file: its offsets hold only while the indexed file has this hash.
+    file_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class Answer:
             "answer_start",
             "answer_end",
             "text",
+            "file_sha256",
         )
         return {
             "question": self.question,
@@ -234,10 +237,11 @@ def _citations(index, hits: list[Hit], spans: dict, best: Span | None, found: bo
         if (hit.source, start, end) in cited:
             continue
         cited.add((hit.source, start, end))
+        document = index.document(hit.source)
         citations.append(
             Citation(
                 len(citations) + 1, hit.title, hit.source, hit.page, start, end, *answer,
-                hit.text, hit.start, hit.end, index.document(hit.source).location_at(start),
+                hit.text, hit.start, hit.end, document.location_at(start), document.file_sha256,
             )
         )  # fmt: skip
     return citations

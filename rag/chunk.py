@@ -161,6 +161,8 @@ def _wraps_onto(line: str, following: str, joined_before: bool) -> bool:
 
 def _is_heading(line: str) -> bool:
     words = re.findall(r"[A-Za-z][\w'’-]*", line)
+    if len(words) > 6 and re.search(r"\w,\s+[a-z]", line):
+        return False  # a clause after a comma ("As part of the programme, a Guide on…"): prose
     long_words = [w for w in words if len(w) >= 4]
     capitalised = sum(1 for w in long_words if w[0].isupper())
     return len(words) <= 6 or capitalised >= 0.6 * max(len(long_words), 1)

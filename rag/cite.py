@@ -6,17 +6,21 @@ document is always shown as text, never as markup.
 >>> answer = rag.ask(index, "Who heads IOM's Counter-Trafficking Division?")
 >>> reply = render_answer(answer)    # the chat turn: answer, highlighted sentence, [1] [2] ...
 >>> c = answer.citations[0]
->>> view = render_source(index, c.source, c.start, c.end, c.answer_start, c.answer_end)
+>>> view = render_source(index, c.source, c.start, c.end, c.answer_start, c.answer_end,
+...                      version=c.file_sha256)
 
 Each citation is a ``<button class="rag-cite">`` whose ``data-cite`` attribute holds JSON with the
-``source`` and offsets that ``render_source`` takes; the page sends them back when it is clicked.
-The source view marks the cited sentence with ``<mark id="cite-sentence">`` and the answer inside
-it with ``<mark id="cite-answer">``, so the page can scroll to them.
+document's key (``document_key``: no server path goes into the page), the cited file's
+``version`` and the offsets that ``render_source`` takes; the page sends them back when it is
+clicked. The source view marks the cited sentence with ``<mark id="cite-sentence">`` and the
+answer inside it with ``<mark id="cite-answer">``, so the page can scroll to them; when the
+document has changed since the answer it highlights nothing and says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import html
 import json
 import re
@@ -24,12 +28,20 @@ from pathlib import Path
 
 from rag.answer import UNCERTAIN_BELOW, Answer, Citation
 
-__all__ = ["render_answer", "render_citations", "render_error", "render_source"]
+__all__ = [
+    "document_key",
+    "render_answer",
+    "render_citations",
+    "render_documents",
+    "render_error",
+    "render_source",
+]
 
 # A document up to this long is shown whole; a longer one as the cited passage in its context.
 WHOLE_DOCUMENT_CHARS = 6000
 CONTEXT_CHARS = 2000
 SNIPPET_CHARS = 220
+MAX_LISTED = 1000  # documents listed in the page; the filter and `rag info` reach the rest
 SENTENCE_ID = "cite-sentence"
 ANSWER_ID = "cite-answer"
 # Besides the HTML specials: characters a client-side template engine could read as syntax.
@@ -50,10 +62,31 @@ def render_answer(answer: Answer) -> str:
         )
     else:
         body = '<p class="rag-not-found">The documents do not answer this question.</p>'
+    copy = (
+        f'<button type="button" class="rag-copy" data-copy="{_escape(_plain_text(answer))}" '
+        'title="Copy the answer and its citations">Copy</button>'
+    )
     return (
         f'<div class="rag-turn">{question}<div class="rag-reply">{body}'
-        f"{render_citations(answer.citations)}</div></div>"
+        f"{render_citations(answer.citations)}{copy}</div></div>"
     )
+
+
+def _plain_text(answer: Answer) -> str:
+    """A reply as plain text, to paste into a report: answer, quoted sentence, citations."""
+    lines = [f"Q: {_one_line(answer.question)}"]
+    if answer.found:
+        label = "Uncertain answer" if answer.uncertain else "Answer"
+        lines += [
+            f"{label}: {_one_line(answer.text)} (confidence {answer.confidence:.2f})",
+            f'"{_one_line(answer.sentence)}"',
+        ]
+    else:
+        lines.append("The documents do not answer this question.")
+    for c in answer.citations:
+        where = c.location or (f"page {c.page}" if c.page else "")
+        lines.append(f"[{c.n}] {c.title}{f', {where}' if where else ''} ({Path(c.source).name})")
+    return "\n".join(lines)
 
 
 def render_citations(citations: list[Citation], snippets: bool = True) -> str:
@@ -78,6 +111,47 @@ def render_citations(citations: list[Citation], snippets: bool = True) -> str:
     return f'<ol class="rag-citations">{"".join(items)}</ol>'
 
 
+def document_key(source: str) -> str:
+    """The name a page uses for an indexed document: stable, and reveals nothing of its path."""
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def render_documents(index, removable: bool = True) -> str:
+    """The indexed documents as a table: title, file name, chunks, and a button to open each
+    (``data-open``: its ``document_key``) and, when ``removable``, to remove it
+    (``data-remove``)."""
+    documents = index.documents
+    if not documents:
+        return '<p class="rag-empty">No documents yet: add files below.</p>'
+    rows = []
+    for document in documents[:MAX_LISTED]:
+        key, name = document_key(document.source), _escape(Path(document.source).name)
+        remove = (
+            f'<button type="button" class="rag-doc-remove" data-remove="{key}" '
+            f'data-name="{name}" aria-label="Remove {name}">Remove</button>'
+        )
+        rows.append(
+            f'<tr data-doc="{key}"><td class="rag-doc-title">{_escape(document.title)}</td>'
+            f'<td class="rag-source-file">{name}</td>'
+            f"<td>{index.chunk_count(document.source):,}</td>"
+            f'<td class="rag-doc-actions"><button type="button" class="rag-doc-open" '
+            f'data-open="{key}" aria-label="Open {name}">Open</button>'
+            f"{remove if removable else ''}</td></tr>"
+        )
+    more = ""
+    if len(documents) > MAX_LISTED:
+        more = (
+            f'<p class="rag-source-note">and {len(documents) - MAX_LISTED:,} more documents '
+            "(the document filter in Settings lists them all)</p>"
+        )
+    return (
+        f'<table class="rag-doc-table"><caption>{len(documents):,} documents, '
+        f"{index.chunk_count():,} chunks</caption><thead><tr><th>Title</th><th>File</th>"
+        f'<th>Chunks</th><th><span class="rag-hidden">Actions</span></th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{more}"
+    )
+
+
 def render_error(question: str, message: str) -> str:
     """A chat turn whose question could not be answered, with the reason; without a question
     (``""``), just the message."""
@@ -95,6 +169,7 @@ def render_source(
     end: int | None = None,
     answer_start: int | None = None,
     answer_end: int | None = None,
+    version: str | None = None,
 ) -> str:
     """A document's text as HTML with the cited sentence and the answer span highlighted.
 
@@ -105,6 +180,9 @@ def render_source(
     Args:
         start, end: the cited sentence (offsets into the document text), or None for no highlight.
         answer_start, answer_end: the answer span, inside the sentence, or None.
+        version: the ``file_sha256`` of the document the citation was made from; when the
+            indexed file has changed since, nothing is highlighted and a note says so (its
+            offsets may fall on other words now).
 
     Raises:
         ValueError: ``source`` is not an indexed document, or the offsets do not fit its text.
@@ -117,6 +195,9 @@ def render_source(
             "from the documents list"
         )
     text = document.text
+    changed = bool(version) and version != document.file_sha256
+    if changed:
+        start = end = answer_start = answer_end = None
     sentence = _checked_span(start, end, 0, len(text), "sentence")
     answer = None
     if sentence is not None:
@@ -126,10 +207,17 @@ def render_source(
     header = (
         f'<div class="rag-source-head"><strong>{_escape(document.title)}</strong>'
         f"{f' · {_escape(where)}' if where else ''}"
-        f'<span class="rag-source-file">{_escape(Path(document.source).name)}</span></div>'
+        f'<span class="rag-source-file">{_escape(Path(document.source).name)}</span>'
+        '<button type="button" class="rag-back" data-back="chat">Back to the chat</button></div>'
     )
     note = ""
-    if (low, high) != (0, len(text)):
+    if changed:
+        note = (
+            '<p class="rag-source-changed" role="alert">This document has changed since the '
+            "answer that cites it: the cited words may no longer be where they were, so nothing "
+            "is highlighted. Ask the question again to cite the current version.</p>"
+        )
+    elif (low, high) != (0, len(text)):
         note = (
             f'<p class="rag-source-note">A long document: showing the cited passage in its '
             f"context, characters {low:,}–{high:,} of {len(text):,}.</p>"
@@ -211,7 +299,8 @@ def _sentence_with_answer(citation: Citation) -> str | None:
 
 def _cite_button(citation: Citation, label: str, css_class: str) -> str:
     target = {
-        "source": citation.source,
+        "doc": document_key(citation.source),
+        "version": citation.file_sha256,
         "start": citation.start,
         "end": citation.end,
         "answer_start": citation.answer_start,

@@ -239,22 +239,55 @@ class Index:
                 seen = replace(old.seen, skipped=unreadable, stats=stats)
                 snapshot = replace(old, seen=seen)
                 changed = seen != old.seen
+                if self.path and (changed or self._generation is None):
+                    self._write(snapshot)
+                else:
+                    self._snapshot = snapshot
             else:
-                # Taken while brought up to date: a failed sync leaves none, not a wrong one.
-                shared, self._shared_lines = self._shared_lines, None
-                shared = shared or SharedLines(old.seen.line_hashes.values())
-                documents, lines = _mark(old, documents, shared)
-                seen = FilesSeen(unreadable, stats, lines)
-                snapshot = self._rebuild(old, documents, seen, report, progress)
-                changed = True
-            if self.path and (changed or self._generation is None):
-                self._write(snapshot)
-            else:
-                self._snapshot = snapshot
-            if not same:
-                self._shared_lines = shared
+                self._commit(old, documents, unreadable, stats, report, progress)
         report.seconds = time.perf_counter() - started
         return report
+
+    def remove(self, sources: list[str]) -> SyncReport:
+        """Take documents out of the index, atomically (saved when the index has a path), as a
+        sync does when their files are gone; the files themselves are not touched, so syncing
+        their folder again brings them back.
+
+        Raises:
+            ValueError: a source is not an indexed document.
+        """
+        started = time.perf_counter()
+        with self._write_lock, self._folder_lock(progress=False):
+            self._catch_up()
+            old = self._snapshot
+            unknown = [s for s in sources if s not in old.documents]
+            if unknown:
+                raise ValueError(
+                    f"{unknown[0]!r} is not a document in this index: 'rag info' lists them"
+                )
+            gone = set(sources)
+            documents = [d for s, d in old.documents.items() if s not in gone]
+            unreadable = {s: v for s, v in old.seen.skipped.items() if s not in gone}
+            stats = {s: v for s, v in old.seen.stats.items() if s not in gone}
+            report = SyncReport()
+            self._commit(old, documents, unreadable, stats, report, progress=False)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _commit(self, old: Snapshot, documents, unreadable, stats, report, progress) -> None:
+        """Make ``documents`` the index's content: marked against the collection, new and changed
+        ones embedded, saved when there is a path. Call it holding both locks."""
+        # Taken while brought up to date: a failed sync leaves none, not a wrong one.
+        shared, self._shared_lines = self._shared_lines, None
+        shared = shared or SharedLines(old.seen.line_hashes.values())
+        documents, lines = _mark(old, documents, shared)
+        seen = FilesSeen(unreadable, stats, lines)
+        snapshot = self._rebuild(old, documents, seen, report, progress)
+        if self.path:
+            self._write(snapshot)
+        else:
+            self._snapshot = snapshot
+        self._shared_lines = shared
 
     def save(self, path: str | Path | None = None) -> None:
         """Write the index to ``path`` (or its own path) atomically."""

@@ -325,7 +325,8 @@ def _find_title(doc: Document, spans: list[tuple[int, int]]) -> tuple[str, str]:
     if spans:
         first = " ".join(doc.text[spans[0][0] : spans[0][1]].split())
         sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
-        return (sentence if len(sentence) <= 90 else sentence[:87].rsplit(" ", 1)[0] + "…"), "text"
+        if len(sentence) <= 90:  # a longer one cut short reads as a broken title: the file's name
+            return sentence, "text"
     return Path(doc.source).stem, "filename"
 
 

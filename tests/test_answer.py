@@ -37,6 +37,7 @@ CITATION_KEYS = {
     "answer_start",
     "answer_end",
     "text",
+    "file_sha256",
 }
 
 

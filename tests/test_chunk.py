@@ -60,6 +60,16 @@ def test_hard_wrapped_lines_are_joined():
     assert second.startswith("The event") and second.endswith("in Europe.")
 
 
+def test_a_wrapped_line_of_capitalised_names_is_prose_not_a_heading():
+    text = (
+        "It ended in 2006.\n"
+        "As part of the programme, a Guide on Best Practices in Combating\n"
+        "Trafficking in Persons was developed and translated into nine\n"
+        "languages."
+    )
+    assert _sentences(text)[1] == text.split("\n", 1)[1]
+
+
 def test_headline_line_stands_alone():
     text = (
         "Sharing Best Practices to Combat Trafficking in Persons\n"

@@ -4,17 +4,22 @@ import html
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 import rag
 from rag.cite import (
     CONTEXT_CHARS,
+    document_key,
     render_answer,
     render_citations,
+    render_documents,
     render_error,
     render_source,
 )
+
+SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "counter-trafficking"
 
 HEAD_OF_UNIT = "Who is the Head of Unit of INTPA G6?"
 HOSTILE = (
@@ -84,20 +89,59 @@ def test_answer_is_highlighted_inside_the_cited_sentence(head_of_unit):
     assert f"confidence {head_of_unit.confidence:.2f}" in reply
 
 
-def test_citations_are_numbered_buttons_carrying_source_and_offsets(head_of_unit):
-    buttons = [a for tag, a in _Elements(render_answer(head_of_unit)).tags if tag == "button"]
+def test_citations_are_numbered_buttons_carrying_document_version_and_offsets(head_of_unit):
+    reply = render_answer(head_of_unit)
+    buttons = [a for tag, a in _Elements(reply).tags if tag == "button"]
     listed = [b for b in buttons if b["class"] == "rag-cite"]
     assert [b["data-n"] for b in listed] == [str(c.n) for c in head_of_unit.citations]
     first = json.loads(listed[0]["data-cite"])
     cited = head_of_unit.citations[0]
+    assert len(cited.file_sha256) == 64
     assert first == {
-        "source": cited.source,
+        "doc": document_key(cited.source),
+        "version": cited.file_sha256,
         "start": cited.start,
         "end": cited.end,
         "answer_start": cited.answer_start,
         "answer_end": cited.answer_end,
     }
     assert any("rag-cite-inline" in b["class"] for b in buttons)  # the [1] after the sentence
+    assert str(Path(cited.source).parent) not in reply  # file names only, never the server's path
+
+
+def test_a_reply_can_be_copied_as_plain_text(head_of_unit):
+    copy = next(a for tag, a in _Elements(render_answer(head_of_unit)).tags if a.get("data-copy"))
+    text = copy["data-copy"]
+    assert text.startswith(f"Q: {head_of_unit.question}\nAnswer: Francesco Luciani (confidence ")
+    assert f'"{head_of_unit.sentence}"' in text
+    first = head_of_unit.citations[0]
+    assert f"[1] {first.title}" in text and f"({Path(first.source).name})" in text
+
+
+def test_a_citation_of_a_changed_document_highlights_nothing_and_says_so(
+    sample_index, head_of_unit
+):
+    cited = head_of_unit.citations[0]
+    spans = (cited.start, cited.end, cited.answer_start, cited.answer_end)
+    same = render_source(sample_index, cited.source, *spans, version=cited.file_sha256)
+    assert 'id="cite-answer"' in same and "has changed" not in same
+    changed = render_source(sample_index, cited.source, *spans, version="0" * 64)
+    assert "<mark" not in changed
+    assert "This document has changed since the answer that cites it" in changed
+    # Offsets that no longer fit the new text are no error: the note says why nothing is marked.
+    beyond = render_source(sample_index, cited.source, 10**9, 10**9 + 5, version="0" * 64)
+    assert "has changed" in beyond
+
+
+def test_documents_table_names_files_and_offers_open_and_remove(sample_index):
+    table = render_documents(sample_index)
+    tags = _Elements(table).tags
+    keys = {document_key(d.source) for d in sample_index.documents}
+    assert {a["data-open"] for _, a in tags if "data-open" in a} == keys
+    assert {a["data-remove"] for _, a in tags if "data-remove" in a} == keys
+    assert f"{len(sample_index.documents)} documents" in table
+    assert "data-remove" not in render_documents(sample_index, removable=False)
+    assert str(SAMPLE_CORPUS) not in table
 
 
 def test_not_found_says_so_and_lists_closest_passages(sample_index):
@@ -129,7 +173,8 @@ def test_question_title_and_passage_text_are_escaped():
     assert "&lt;b&gt;who&lt;/b&gt;?" in reply
     assert "${" not in reply and "&#36;&#123;7*7&#125;" in reply
     cite = next(a["data-cite"] for t, a in tags if t == "button")
-    assert json.loads(cite)["source"] == '/d/a"b.txt'
+    assert json.loads(cite)["doc"] == document_key('/d/a"b.txt')
+    assert "/d/a" not in reply
 
 
 def test_error_turn_is_escaped():
@@ -299,7 +344,9 @@ def test_an_uncertain_answer_says_so_and_lists_the_candidates(sample_index, head
         candidate.answer_start,
         candidate.answer_end,
     )
-    view = render_source(sample_index, **target)
+    key = target.pop("doc")
+    source = next(d.source for d in sample_index.documents if document_key(d.source) == key)
+    view = render_source(sample_index, source, **target)
     assert _marked(view, "cite-answer") == candidate.text
 
 

@@ -23,6 +23,7 @@ CITATION_KEYS = {
     "answer_start",
     "answer_end",
     "text",
+    "file_sha256",
 }
 
 

@@ -522,6 +522,25 @@ def test_deleted_file_is_removed_with_its_vectors(embedder, sample_copy, tmp_pat
     assert loaded.document(source) is None and loaded.chunk_count() == total - its_chunks
 
 
+def test_remove_takes_a_document_out_but_leaves_its_file(embedder, sample_copy, tmp_path):
+    index = rag.Index(embedder, path=tmp_path / "index")
+    index.sync([sample_copy])
+    source = str((sample_copy / "004_bedb749cf14d49f0.txt").resolve())
+    total, its_chunks = index.chunk_count(), index.chunk_count(source)
+
+    report = index.remove([source])
+    assert report.removed == [source] and report.chunks_embedded == 0
+    assert index.document(source) is None and index.chunk_count() == total - its_chunks
+    assert Path(source).is_file()
+    assert all(h.source != source for h in index.search("Ishita Rony Bangladesh", k=10))
+    loaded = rag.Index.load(tmp_path / "index", model=embedder)
+    assert loaded.document(source) is None and loaded.verify() == []
+
+    with pytest.raises(ValueError, match="is not a document in this index"):
+        index.remove([source])
+    assert len(index.sync([sample_copy]).added) == 1  # its folder synced again brings it back
+
+
 def test_a_sync_writes_what_changed_and_compacts_once_dead_rows_pile_up(
     saved, corpus, embedder, monkeypatch
 ):
