@@ -281,3 +281,11 @@ def test_no_two_citations_cite_the_same_sentence(sample_index):
         assert len(keys) == len(set(keys)), question
         assert [c.n for c in answer.citations] == list(range(1, len(keys) + 1))
         assert all(1 <= c.citation <= len(keys) for c in answer.candidates)
+
+
+def test_the_cited_sentence_runs_across_a_hard_line_break(answer_of):
+    """The sample page wraps "…a Guide on Best Practices in Combating" onto the next line: the
+    quoted sentence starts where the sentence starts, not at the wrapped line."""
+    answer = answer_of("Into how many languages was the guide translated?")
+    assert answer.text == "nine"
+    assert answer.sentence.startswith("As part of the programme, a Guide on Best Practices")
