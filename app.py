@@ -199,6 +199,7 @@ class _Page:
             step=0.01,
             label="Confidence threshold",
             info="Below it the reply says the documents do not answer.",
+            elem_id="rag-threshold",
         )
 
     def _documents(self, ui: SimpleNamespace) -> None:
