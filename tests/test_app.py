@@ -395,10 +395,8 @@ def _upload(page, files: list[Path], expect: str) -> None:
 
 def _open_panel(page, name: str) -> None:
     """Open an accordion ("Settings", "Documents", "Earlier questions") unless it is open."""
-    header = page.get_by_role("button", name=name, exact=True)
-    if header.count() == 0:
-        header = page.get_by_text(name, exact=True)
-    if header.get_attribute("aria-expanded") != "true":
+    header = page.locator("button.label-wrap", has_text=name)
+    if "open" not in (header.get_attribute("class") or "").split():
         header.click()
 
 
