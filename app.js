@@ -14,7 +14,7 @@ function ragChat(element, trigger, watch) {
   });
   watch('value', () => {
     const turns = element.querySelectorAll('.rag-turn');
-    if (turns.length) turns[turns.length - 1].scrollIntoView({block: 'start', behavior: 'instant'});
+    if (turns.length) ragScrollWithin(turns[turns.length - 1], 'start');
   });
 }
 
@@ -52,23 +52,43 @@ function ragCopyByHand(text, done) {
   area.remove();
 }
 
-// The source view: "Back to the chat" returns to the question box.
-function ragSource(element) {
+// The source view: scrolled to the highlight (its title stays on top), and "Back to the chat"
+// returns to the question box. Looked up from the document on each change: gradio may re-render
+// the panel's inner element.
+function ragSource(element, watch) {
   element.addEventListener('click', (event) => {
     if (!event.target.closest('button[data-back]')) return;
     document.querySelector('#rag-chat').scrollIntoView({block: 'start'});
     const box = document.querySelector('#rag-question textarea');
     if (box) box.focus({preventScroll: true});
   });
-  new MutationObserver(() => {
-    const mark = element.querySelector('#cite-answer') || element.querySelector('#cite-sentence');
-    if (mark) {
-      mark.scrollIntoView({block: 'center'});
-    } else {
-      const head = element.querySelector('.rag-source-head');
-      if (head) head.scrollIntoView({block: 'nearest'});
-    }
-  }).observe(element, {childList: true, subtree: true});
+  watch('value', () => requestAnimationFrame(() => {
+    const view = document.querySelector('#rag-source');
+    const mark = view.querySelector('#cite-answer') || view.querySelector('#cite-sentence');
+    if (mark) ragScrollWithin(mark, 'center');
+  }));
+}
+
+// Scrolls the box that holds ``item`` (not the window) to bring it to the box's top ('start') or
+// centre ('center'), then brings the box into view where it is not (a phone): the window never
+// moves further than it must.
+function ragScrollWithin(item, where) {
+  const panel = item.closest('#rag-chat, #rag-source');
+  let box = item.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight + 1
+                  && ['auto', 'scroll'].includes(getComputedStyle(box).overflowY))) {
+    box = box === panel ? null : box.parentElement;
+  }
+  if (!box) {  // the panel does not scroll: only the window may have to
+    item.scrollIntoView({block: 'nearest'});
+    return;
+  }
+  const at = item.getBoundingClientRect();
+  const frame = box.getBoundingClientRect();
+  const margin = where === 'center' ? (frame.height - at.height) / 2 : 0;
+  box.scrollTop += at.top - frame.top - Math.max(0, margin);
+  const shown = box.getBoundingClientRect();
+  if (shown.top < 0 || shown.bottom > window.innerHeight) box.scrollIntoView({block: 'nearest'});
 }
 
 // The documents list: Open shows a document, Remove takes it out of the index once confirmed.

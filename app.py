@@ -140,7 +140,7 @@ class _Page:
                     ui.source = gr.HTML(
                         _EMPTY_SOURCE,
                         elem_id="rag-source",
-                        js_on_load="ragSource(element);",
+                        js_on_load="ragSource(element, watch);",
                         max_height=620,
                         padding=True,
                     )
@@ -158,7 +158,6 @@ class _Page:
             _EMPTY_CHAT,
             elem_id="rag-chat",
             js_on_load="ragChat(element, trigger, watch);",
-            autoscroll=True,
             max_height=620,
             padding=True,
         )

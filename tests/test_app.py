@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 import rag
+from rag.cite import document_key
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_CORPUS = PROJECT / "data" / "counter-trafficking"
@@ -581,10 +582,17 @@ def test_copy_clear_and_earlier_questions_after_a_reload(browser, server):
 
 def test_source_view_keeps_its_title_and_leads_back_and_phone_targets_are_44_px(page, server):
     _ask(page, "Who heads IOM's Counter-Trafficking Division?")
-    page.locator("#rag-chat .rag-reply").last.locator("button.rag-cite").first.click()
-    page.locator("#rag-source #cite-answer").wait_for()
-    page.wait_for_timeout(300)
-    assert page.evaluate(_HEAD_IN_SOURCE_BOX), "the title scrolled out of the source view"
+    buttons = page.locator("#rag-chat .rag-reply").last.locator("button[data-cite]")
+    for i in range(buttons.count()):  # each citation, whichever document it opens
+        target = json.loads(buttons.nth(i).get_attribute("data-cite"))
+        source = next(d for d in server.index.documents if document_key(d.source) == target["doc"])
+        sentence = " ".join(source.text[target["start"] : target["end"]].split())
+        buttons.nth(i).evaluate("button => button.click()")  # as a person: no scrolling first
+        page.wait_for_function(_SENTENCE_SHOWN, arg=sentence)
+        page.wait_for_timeout(200)
+        assert page.evaluate(_MARK_IN_SOURCE_BOX), f"citation {i + 1}: sentence out of view"
+        assert page.evaluate(_HEAD_IN_SOURCE_BOX), "the title scrolled out of the source view"
+        assert page.evaluate("() => window.scrollY") == 0  # the window stays where it was
     page.get_by_role("button", name="Back to the chat").click()
     page.wait_for_function("() => document.activeElement.closest('#rag-question') !== null")
 
@@ -604,6 +612,17 @@ def test_source_view_keeps_its_title_and_leads_back_and_phone_targets_are_44_px(
         assert str(folder) not in page_text, f"{folder} is in the page"
 
 
+_SENTENCE_SHOWN = """(sentence) => {
+  const mark = document.querySelector('#rag-source #cite-sentence');
+  return mark && mark.innerText.split(/\\s+/).filter(Boolean).join(' ') === sentence;
+}"""
+_MARK_IN_SOURCE_BOX = """() => {
+  const mark = document.querySelector('#rag-source #cite-sentence').getBoundingClientRect();
+  let box = document.querySelector('#rag-source .rag-source');
+  while (box && !(box.scrollHeight > box.clientHeight + 1)) box = box.parentElement;
+  const view = box ? box.getBoundingClientRect() : {top: 0, bottom: window.innerHeight};
+  return mark.top >= Math.max(0, view.top) && mark.top < Math.min(view.bottom, innerHeight);
+}"""
 _HEAD_IN_SOURCE_BOX = """() => {
   const head = document.querySelector('#rag-source .rag-source-head').getBoundingClientRect();
   let box = document.querySelector('#rag-source .rag-source');
