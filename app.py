@@ -260,7 +260,9 @@ class _Page:
         # catches up within REFRESH_S of a change made in another tab.
         lists = [ui.table, ui.only, ui.seen]
         ui.demo.load(self.lists, [ui.only], lists, **reads)
-        gr.Timer(REFRESH_S).tick(self.lists_if_changed, [ui.only, ui.seen], lists, **reads)
+        gr.Timer(REFRESH_S).tick(
+            self.lists_if_changed, [ui.only, ui.seen], lists, queue=False, **reads
+        )
         if self.chat.read_only:
             return  # no handler that changes the index exists, so none can be called
         # Index updates run one at a time (Index.sync also holds its own write lock); questions
