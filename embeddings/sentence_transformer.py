@@ -142,7 +142,10 @@ class SentenceTransformerEmbedder:
             vectors[batch] = encoded
         return vectors
 
-    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def embed(self, texts: list[str], progress: bool = False, encode=None) -> np.ndarray:
+        """Unit-length vectors of ``texts``, from the cache where it has them; ``encode`` (texts
+        -> iterable of (positions, vectors)) computes the others elsewhere, e.g. on a cluster
+        (``rag.cluster``), instead of in this process."""
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         cached = self._cache.get_many(self.identity.key, texts, self.dim) if self._cache else {}
         for i, vector in cached.items():
@@ -152,7 +155,8 @@ class SentenceTransformerEmbedder:
         bar = tqdm(
             total=len(missing), desc="Embedding", unit="chunk", disable=not (progress and missing)
         )
-        batches = self._backend.encode_sorted([texts[i] for i in missing]) if missing else []
+        encode = encode or self._backend.encode_sorted
+        batches = encode([texts[i] for i in missing]) if missing else []
         for batch, encoded in batches:
             rows = [missing[i] for i in batch]
             vectors[rows] = encoded  # (len(batch), dim), unit length

@@ -5,6 +5,7 @@ __all__ = [
     "ExtractionError",
     "IndexFormatError",
     "IndexLockedError",
+    "ClusterError",
     "RagError",
     "one_line",
 ]
@@ -38,3 +39,8 @@ def one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     message = lines[0][:200] if lines else ""
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+class ClusterError(RagError):
+    """The cluster cannot be reached, lost a worker or shard it could not replace, or ran out of
+    time (``rag.cluster``)."""

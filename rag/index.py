@@ -93,15 +93,17 @@ class Index:
         model: str | None = None,
         progress: bool = False,
         limits: IngestLimits | None = None,
+        cluster=None,
     ) -> Index:
         """Index files and folders; save to ``path`` when given (an index there is updated).
-        ``limits`` bound what reading each file may cost, and set OCR."""
+        ``limits`` bound what reading each file may cost, and set OCR; ``cluster`` (a
+        ``rag.cluster.Cluster``) reads and embeds there."""
         if path and _store.exists(path):
             index = cls.load(path, model=model)
             index.limits = limits or index.limits
         else:
             index = cls(load_embedder(model), path=path, limits=limits)
-        index.last_report = index.sync(paths, progress=progress)
+        index.last_report = index.sync(paths, progress=progress, cluster=cluster)
         return index
 
     @classmethod
@@ -212,17 +214,20 @@ class Index:
 
     # Writing ---------------------------------------------------------------------------------
 
-    def sync(self, paths: list[str | Path], progress: bool = False) -> SyncReport:
+    def sync(self, paths: list[str | Path], progress: bool = False, cluster=None) -> SyncReport:
         """Bring the index in line with files and folders, re-embedding only what changed.
 
         Documents under ``paths`` whose files are gone are removed, as is any document whose file
         no longer exists. Files are read in worker processes within ``self.limits``, so a file
         that hangs or crashes a parser is skipped, not fatal. A file that cannot be read keeps its
         previously indexed version, and is not read again until it changes.
-        Saves atomically when the index has a path.
+        Saves atomically when the index has a path. With a ``rag.cluster.Cluster``, new and
+        changed files are read, and their chunks embedded, on the cluster; this process marks,
+        chunks and commits them as usual.
 
         Raises:
             FileNotFoundError: a path in ``paths`` does not exist.
+            rag.cluster.ClusterError: the cluster failed or ran out of time (nothing committed).
         """
         started = time.perf_counter()
         roots = [Path(p).expanduser().resolve() for p in paths]
@@ -231,7 +236,10 @@ class Index:
             self._catch_up()
             old = self._snapshot
             report = SyncReport(skipped=skipped)
-            documents, unreadable, stats = self._read_documents(files, roots, old, report, progress)
+            read = cluster.extract_files if cluster else extract_files
+            documents, unreadable, stats = self._read_documents(
+                files, roots, old, report, progress, read
+            )
             same = _same_documents(old, documents)
             if same:
                 # Nothing to mark, chunk or embed again: only what was seen of the files changes.
@@ -244,7 +252,8 @@ class Index:
                 else:
                     self._snapshot = snapshot
             else:
-                self._commit(old, documents, unreadable, stats, report, progress)
+                encode = cluster.encoder(self.embedder) if cluster else None
+                self._commit(old, documents, unreadable, stats, report, progress, encode)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -274,7 +283,9 @@ class Index:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _commit(self, old: Snapshot, documents, unreadable, stats, report, progress) -> None:
+    def _commit(
+        self, old: Snapshot, documents, unreadable, stats, report, progress, encode=None
+    ) -> None:
         """Make ``documents`` the index's content: marked against the collection, new and changed
         ones embedded, saved when there is a path. Call it holding both locks."""
         # Taken while brought up to date: a failed sync leaves none, not a wrong one.
@@ -282,7 +293,7 @@ class Index:
         shared = shared or SharedLines(old.seen.line_hashes.values())
         documents, lines = _mark(old, documents, shared)
         seen = FilesSeen(unreadable, stats, lines)
-        snapshot = self._rebuild(old, documents, seen, report, progress)
+        snapshot = self._rebuild(old, documents, seen, report, progress, encode)
         if self.path:
             self._write(snapshot)
         else:
@@ -320,7 +331,7 @@ class Index:
         elif saved != self._generation:
             self._adopt(_store.read(self.path))
 
-    def _read_documents(self, files: list[str], roots, old: Snapshot, report, progress):
+    def _read_documents(self, files: list[str], roots, old: Snapshot, report, progress, read):
         """(documents as extracted, the unreadable files' fingerprints and reasons)."""
         found = set(files)
         keep = [
@@ -345,7 +356,7 @@ class Index:
                     documents.append(previous)
         done = {d.source for d in documents} | set(unreadable)
         to_read = [s for s in sources if s not in done]
-        for result in extract_files(to_read, self.limits, progress):
+        for result in read(to_read, self.limits, progress):
             previous = old.documents.get(result.source)
             if result.document is None:
                 report.skipped.append(Skipped(result.source, result.note))
@@ -359,7 +370,7 @@ class Index:
             documents.append(result.document)
         return documents, unreadable, stats
 
-    def _rebuild(self, old: Snapshot, documents, seen: FilesSeen, report: SyncReport, progress):
+    def _rebuild(self, old: Snapshot, documents, seen, report: SyncReport, progress, encode=None):
         """The next state: new and changed documents chunked and embedded as one more segment,
         under new codes (so their old rows, and those of removed documents, are dead)."""
         code_of, new_chunks, next_code = {}, [], old.next_code
@@ -375,7 +386,8 @@ class Index:
         report.removed.extend(s for s in old.documents if s not in documents)
         texts = [embedding_text(documents[c.source], c) for c in new_chunks]
         started = time.perf_counter()
-        vectors = self.embedder.embed(texts, progress=progress)
+        more = {"encode": encode} if encode else {}  # where else to embed: a cluster
+        vectors = self.embedder.embed(texts, progress=progress, **more)
         report.seconds_embedding = time.perf_counter() - started
         report.chunks_embedded = len(new_chunks)
         snapshot = old.appended(documents, code_of, next_code, new_chunks, vectors, texts, seen)

@@ -108,20 +108,35 @@ class Lexicon:
         counts = scipy.sparse.vstack([_widened(s, width) for s in self.segments], format="csr")
         return Lexicon.from_segments(self.terms(), [counts[rows].tocsc()])
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row for the query, shape (size,)."""
+    def scores(self, query: str, collection: Collection | None = None) -> np.ndarray:
+        """BM25 score of every row for the query, shape (size,); with ``collection``, scored as
+        rows of that larger collection (its size, average length and document frequencies), so
+        that shards of an index score each row as the whole index would."""
         result = np.zeros(self.size, dtype=np.float32)
+        length_norm = self._length_norm
+        if collection is not None:
+            length_norm = self._norm(collection.average_length)
         for token in tokenize([query])[0]:
             term = self.vocabulary.get(token)
             if term is None:
                 continue
+            idf = self._idf[term] if collection is None else collection.idf(token)
             for first, segment in zip(self._offsets, self.segments, strict=True):
                 if term >= segment.shape[1]:
                     continue
                 start, end = segment.indptr[term], segment.indptr[term + 1]
                 rows, counts = segment.indices[start:end] + first, segment.data[start:end]
-                result[rows] += self._idf[term] * counts / (self._length_norm[rows] + counts)
+                result[rows] += idf * counts / (length_norm[rows] + counts)
         return result
+
+    def document_frequencies(self, tokens: list[str]) -> list[float]:
+        """How many rows hold each token (0 for one not in the vocabulary)."""
+        return [
+            float(self._documents[self.vocabulary[t]])
+            if t in self.vocabulary and self.vocabulary[t] < len(self._documents)
+            else 0.0
+            for t in tokens
+        ]
 
     def terms(self, first: int = 0) -> list[str]:
         """The terms of ids ``first`` on, in id order (a term keeps its id; new terms get the
@@ -200,12 +215,33 @@ class Lexicon:
     def _prepare(self) -> None:
         """What scoring needs of the whole collection."""
         lengths = self._lengths
-        average = float(lengths.mean()) if len(lengths) else 1.0
-        self._length_norm = self.K1 * (1 - self.B + self.B * lengths / max(average, 1e-9))
+        self._length_norm = self._norm(float(lengths.mean()) if len(lengths) else 1.0)
         documents = np.zeros(len(self.vocabulary), dtype=np.float32)
         documents[: len(self._documents)] = self._documents
-        total = self.size
-        self._idf = np.log(1 + (total - documents + 0.5) / (documents + 0.5)).astype(np.float32)
+        self._idf = bm25_idf(documents, self.size)
+
+    def _norm(self, average: float) -> np.ndarray:
+        return self.K1 * (1 - self.B + self.B * self._lengths / max(average, 1e-9))
+
+
+def bm25_idf(documents: np.ndarray, total: int) -> np.ndarray:
+    """Lucene's BM25 idf of terms held by ``documents`` (float32) rows of ``total``."""
+    return np.log(1 + (total - documents + 0.5) / (documents + 0.5)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The BM25 statistics of a whole collection, for scoring one shard of it: its rows, their
+    average length (as ``Lexicon`` computes it over all rows), and the query tokens' document
+    frequencies."""
+
+    size: int
+    average_length: float
+    frequencies: dict[str, float]
+
+    def idf(self, token: str) -> np.float32:
+        documents = np.array([self.frequencies.get(token, 0.0)], dtype=np.float32)
+        return bm25_idf(documents, self.size)[0]
 
 
 def _widened(segment, width: int) -> scipy.sparse.csc_matrix:
@@ -248,38 +284,59 @@ def search(
         return []
     depth = min(snapshot.size, max(50, 4 * k))
     query_vector = index.embedder.embed([query])  # (1, dim)
+    similarities, lexical, scores = candidates(snapshot, query, query_vector, depth, allowed)
+    fused = fuse(similarities, [row for row, _ in lexical], depth, method)
+    return [
+        make_hit(snapshot, row, score, query_vector, similarities, scores)
+        for row, score in fused[:k]
+    ]
+
+
+def candidates(
+    snapshot, query: str, query_vector: np.ndarray, depth: int, allowed, collection=None
+):
+    """The dense candidates (row -> cosine, the ``min(size, 200)`` best), the lexical ones
+    ((row, BM25) of the ``depth`` best rows sharing a term with the query, best first, ties by
+    row) and every row's BM25 score; ``collection``: the BM25 statistics of a larger collection
+    this snapshot is a shard of (``Lexicon.scores``)."""
     similarities = _dense_scores(snapshot, query_vector, allowed)
-    lexical = snapshot.lexicon.scores(query)
+    lexical = snapshot.lexicon.scores(query, collection)
     if allowed is not None:
         mask = np.zeros(len(lexical), dtype=bool)
         mask[allowed] = True
     else:
         mask = snapshot.live  # dead rows (removed or replaced chunks) are never hits
     lexical = np.where(mask, lexical, 0.0)
-    dense_rank = sorted(similarities, key=similarities.get, reverse=True)[:depth]
     matching = np.flatnonzero(lexical > 0)  # rows sharing a term with the question
-    lexical_rank = [int(i) for i in matching[_top(lexical[matching], depth)]]
+    top = matching[_top(lexical[matching], depth)]
+    return similarities, [(int(row), float(lexical[row])) for row in top], lexical
+
+
+def fuse(
+    similarities: dict[int, float], lexical_rank: list[int], depth: int, method: str = "hybrid"
+) -> list[tuple[int, float]]:
+    """Rows by reciprocal rank fusion of the dense and lexical rankings, best first."""
+    dense_rank = sorted(similarities, key=similarities.get, reverse=True)[:depth]
     rankings = {"hybrid": [dense_rank, lexical_rank], "dense": [dense_rank], "bm25": [lexical_rank]}
-    fused = _reciprocal_rank_fusion(rankings[method])
-    hits = []
-    for row, score in fused[:k]:
-        chunk = snapshot.chunk(row)
-        document = snapshot.documents[chunk.source]
-        hits.append(
-            Hit(
-                chunk.text,
-                score,
-                document.title,
-                chunk.source,
-                chunk.start,
-                chunk.end,
-                chunk.page if document.format == "pdf" else None,
-                float(similarities.get(row, _cosine(snapshot, row, query_vector))),
-                float(lexical[row]),
-                document.location_at(chunk.start),
-            )
-        )
-    return hits
+    return _reciprocal_rank_fusion(rankings[method])
+
+
+def make_hit(snapshot, row: int, score: float, query_vector, similarities, lexical) -> Hit:
+    """Row ``row`` as a hit of fused ``score``; ``lexical``: the BM25 score of every row."""
+    chunk = snapshot.chunk(row)
+    document = snapshot.documents[chunk.source]
+    return Hit(
+        chunk.text,
+        score,
+        document.title,
+        chunk.source,
+        chunk.start,
+        chunk.end,
+        chunk.page if document.format == "pdf" else None,
+        float(similarities.get(row, _cosine(snapshot, row, query_vector))),
+        float(lexical[row]),
+        document.location_at(chunk.start),
+    )
 
 
 def _allowed_rows(snapshot, sources: list[str] | None) -> np.ndarray | None:
