@@ -8,8 +8,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 TRAIN_STAMP := $(VENV)/.train-stamp
+RAY_STAMP := $(VENV)/.ray-stamp
 
-.PHONY: setup train-setup run test browser ocr lint clean
+.PHONY: setup train-setup ray-setup run test browser ocr lint clean
 
 setup: $(STAMP)
 
@@ -31,6 +32,13 @@ $(TRAIN_STAMP): $(STAMP) eval/requirements-train.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
 		-r eval/requirements-train.txt
 	touch $(TRAIN_STAMP)
+
+# Ray (rag.cluster), for the cluster tests and `rag index --ray`; the library runs without it.
+ray-setup: $(RAY_STAMP)
+
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	touch $(RAY_STAMP)
 
 # Builds the sample-corpus index if missing (reuses it otherwise) and serves the web chat.
 run: setup ocr
@@ -54,7 +62,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup train-setup browser ocr lint
+test: setup train-setup ray-setup browser ocr lint
 	$(BIN)/pytest
 
 clean:

@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument(
         "--no-ocr", action="store_true", help="do not read scanned PDF pages with OCR"
     )
+    _ray_option(index, "read and embed new and changed files on the Ray cluster at ADDRESS")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=_index)
 
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help=f"report 'not found' below this confidence (default {_DEFAULT_MIN_CONFIDENCE})",
     )
+    _ray_option(ask, "the Ray cluster that serves a sharded index (made by 'rag shard')")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(handler=_ask)
 
@@ -104,8 +106,21 @@ def _parser() -> argparse.ArgumentParser:
     _index_option(search)
     search.add_argument("--k", type=int, default=5, help="passages to show (default 5)")
     search.add_argument("--source", action="append", help="only search this document (repeatable)")
+    _ray_option(search, "the Ray cluster that serves a sharded index (made by 'rag shard')")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
     search.set_defaults(handler=_search)
+
+    shard = commands.add_parser(
+        "shard",
+        help="split an index into shards for a Ray cluster",
+        description="Split an index into N shards (each a normal index folder, whole documents "
+        "in each) under OUT; 'rag ask --index OUT --ray ADDRESS' serves them, one Ray actor a "
+        "shard, with the answers of the whole index.",
+    )
+    _index_option(shard)
+    shard.add_argument("--into", type=int, required=True, metavar="N", help="number of shards")
+    shard.add_argument("--out", required=True, metavar="DIR", help="a new folder for the shards")
+    shard.set_defaults(handler=_shard)
 
     info = commands.add_parser("info", help="describe an index")
     _index_option(info)
@@ -186,6 +201,52 @@ def _index_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, metavar="DIR", help="index folder")
 
 
+def _ray_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help=f"{what} (HOST:PORT of its head; alone: $RAY_ADDRESS). Needs Ray: "
+        "pip install -e '.[ray]'",
+    )
+
+
+def _cluster(args):
+    """The cluster ``--ray`` names, or None without the option."""
+    if getattr(args, "ray", None) is None:
+        return None
+    from rag.cluster import connect  # only with --ray: nothing else imports Ray
+
+    return connect(args.ray or None)
+
+
+def _open(args):
+    """The index ``--index`` names: a sharded one is served on the ``--ray`` cluster."""
+    import rag
+    from rag._shards import is_sharded
+
+    if not is_sharded(args.index):
+        return rag.Index.load(args.index)
+    cluster = _cluster(args)
+    if cluster is None:
+        raise ValueError(
+            f"{args.index} is a sharded index: give the Ray cluster that serves it with --ray "
+            "ADDRESS (or --ray and $RAY_ADDRESS)"
+        )
+    from rag.cluster import ShardedIndex
+
+    return ShardedIndex.open(args.index, cluster)
+
+
+def _shard(args) -> int:
+    from rag._shards import shard_index
+
+    folders = shard_index(args.index, args.out, args.into)
+    print(f"Split {args.index} into {len(folders)} shards under {args.out}.")
+    return 0
+
+
 def _index(args) -> int:
     import rag
 
@@ -200,7 +261,12 @@ def _index(args) -> int:
         except ExtractionError as exc:
             raise rag.RagError(f"--ocr-lang {args.ocr_lang}: {exc}") from None
     index = rag.Index.build(
-        args.paths, path=args.index, model=args.model, progress=True, limits=limits
+        args.paths,
+        path=args.index,
+        model=args.model,
+        progress=True,
+        limits=limits,
+        cluster=_cluster(args),
     )
     report = index.last_report
     summary = {
@@ -265,7 +331,7 @@ def _ask(args) -> int:
     import rag
     from rag.answer import MIN_CONFIDENCE, UNCERTAIN_BELOW
 
-    index = rag.Index.load(args.index)
+    index = _open(args)
     threshold = MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence
     answer = rag.ask(index, args.question, k=args.k, sources=args.source, min_confidence=threshold)
     if args.json:
@@ -297,9 +363,8 @@ def _ask(args) -> int:
 
 
 def _search(args) -> int:
-    import rag
 
-    index = rag.Index.load(args.index)
+    index = _open(args)
     hits = index.search(args.query, k=args.k, sources=args.source)
     if args.json:
         fields = ("score", "title", "source", "page", "location", "start", "end", "text")

@@ -67,6 +67,9 @@ def connect(address: str | None = None, timeout_s: float = 3600.0) -> Cluster:
             f"no Ray cluster answers at {address} ({exc}): start one with "
             "'ray start --head --port PORT' and give its address"
         ) from None
+    import logging
+
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # our own bars say what it does
     if not ray.is_initialized():
         ray.init(
             address=address,
@@ -109,7 +112,7 @@ class Cluster:
         results: list[Extraction | None] = [None] * len(paths)
         items = [{"i": i, "path": str(p)} for i, p in enumerate(paths)]
         limits_json = json.dumps(dataclasses.asdict(limits))
-        for batch in self._run(items, _ReadFiles, {"limits": limits_json}, READ_BATCH, progress,
+        for batch in self._run(items, _read_files, {"limits": limits_json}, READ_BATCH, progress,
                                "Reading", "file"):  # fmt: skip
             for i, payload in zip(batch["i"], batch["result"], strict=True):
                 results[int(i)] = _extraction_from_json(str(payload))
@@ -130,21 +133,24 @@ class Cluster:
         return encode
 
     def _run(self, items, udf, kwargs, batch_size, progress, desc, unit) -> Iterator[dict]:
-        """``items`` through ``udf`` (a callable class, one instance per actor) in batches;
-        yields the result batches as they arrive, within ``timeout_s`` in all."""
+        """``items`` through ``udf`` (a function run as tasks, or a callable class, one instance
+        per actor) in batches; yields the result batches as they arrive, within ``timeout_s`` in
+        all."""
         import ray
 
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
         blocks = max(1, math.ceil(len(items) / batch_size))
+        if isinstance(udf, type):  # a class: one instance per actor, loaded once
+            how = {
+                "fn_constructor_kwargs": kwargs,
+                "compute": ray.data.ActorPoolStrategy(size=min(self.workers(), blocks)),
+            }
+        else:  # a function: tasks
+            how = {"fn_kwargs": kwargs}
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
-            udf,
-            fn_constructor_kwargs=kwargs,
-            batch_size=batch_size,
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=min(self.workers(), blocks)),
-            num_cpus=1,
+            udf, batch_size=batch_size, batch_format="numpy", num_cpus=1, **how
         )
         bar = tqdm(total=len(items), desc=desc, unit=unit, disable=not progress)
         results: queue.Queue = queue.Queue()
@@ -181,19 +187,15 @@ class Cluster:
             bar.close()
 
 
-class _ReadFiles:
-    """On a node: files read as ``extract_files`` reads them, returned as JSON strings (plain
-    data crosses the cluster; an exception that cannot be pickled would break the pipeline)."""
+def _read_files(batch: dict, limits: str) -> dict:
+    """On a node: files read as ``extract_files`` reads them (in worker processes, within the
+    limits), returned as JSON strings: plain data crosses the cluster (an exception that cannot
+    be pickled would break the pipeline). A task, not an actor: nothing to load first."""
+    from rag.ingest import extract_files
 
-    def __init__(self, limits: str):
-        self.limits = IngestLimits(**json.loads(limits))
-
-    def __call__(self, batch: dict) -> dict:
-        from rag.ingest import extract_files
-
-        paths = [str(p) for p in batch["path"]]
-        results = extract_files(paths, self.limits)
-        return {"i": batch["i"], "result": np.array([_extraction_to_json(r) for r in results])}
+    paths = [str(p) for p in batch["path"]]
+    results = extract_files(paths, IngestLimits(**json.loads(limits)))
+    return {"i": batch["i"], "result": np.array([_extraction_to_json(r) for r in results])}
 
 
 class _EmbedTexts:

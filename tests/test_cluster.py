@@ -1,0 +1,222 @@
+"""rag.cluster on a real two-node Ray cluster on this machine (127.0.0.2 and 127.0.0.3): indexing
+through Ray Data, shards served by actors, and the faults. Skips without Ray
+(``pip install -e '.[ray]'``; ``make test`` installs it)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rag
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_CORPUS = PROJECT / "data" / "counter-trafficking"
+QUESTIONS = [
+    "Who heads IOM's Counter-Trafficking Division?",
+    "Who is the Head of Unit of INTPA G6?",
+    "Into how many languages was the guide translated?",
+    "Who is the press contact at IOM Islamabad?",
+    "When will the panel discussion take place?",
+    "What is the boiling point of mercury?",
+]
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """Two Ray nodes, each on its own loopback address (Ray keeps 127.0.0.2/3 as they are)."""
+    cluster_utils = pytest.importorskip(
+        "ray.cluster_utils", reason="needs Ray: pip install -e '.[ray]' (make test does)"
+    )
+    import ray
+
+    os.environ.setdefault("RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "0")
+    node = {"num_cpus": 2, "object_store_memory": 200_000_000}
+    cluster = cluster_utils.Cluster(
+        initialize_head=True,
+        head_node_args={**node, "node_ip_address": "127.0.0.2", "include_dashboard": False},
+    )
+    worker = cluster.add_node(**node, node_ip_address="127.0.0.3")
+    from rag.cluster import connect
+
+    connected = connect(cluster.address, timeout_s=300)
+    yield cluster, worker, connected
+    ray.shutdown()
+    cluster.shutdown()
+
+
+def test_rag_never_imports_ray_on_its_own():
+    code = "import rag, rag.cli, sys; rag.cli._parser(); print('ray' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_connect_says_how_to_install_ray_or_start_a_cluster(monkeypatch):
+    without_ray = (
+        "import sys; sys.modules['ray'] = None\n"
+        "from rag.cli import main\n"
+        "sys.exit(main(['index', 'x', '--index', 'y', '--ray', '127.0.0.1:1']))"
+    )
+    result = subprocess.run([sys.executable, "-c", without_ray], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "rag: error: Ray is not installed: pip install -e '.[ray]' (tested with ray 2.60)"
+    )
+    pytest.importorskip("ray")
+    from rag.cluster import connect
+    from rag.errors import ClusterError
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(ValueError, match="RAY_ADDRESS"):
+        connect()
+    with pytest.raises(ClusterError, match="no Ray cluster answers at 127.0.0.1:1"):
+        connect("127.0.0.1:1")
+
+
+def test_an_index_built_on_the_cluster_is_the_local_one(ray_cluster, embedder, tmp_path):
+    _, _, cluster = ray_cluster
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for source in sorted(SAMPLE_CORPUS.iterdir())[:3]:
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "blob.txt").write_bytes(b"\x00\x01binary\x00" * 100)
+
+    remote = rag.Index(embedder, path=tmp_path / "remote")
+    report = remote.sync([folder], cluster=cluster)
+    local = rag.Index(embedder)
+    here = local.sync([folder])
+    assert sorted(report.added) == sorted(here.added)
+    # A per-file failure comes back as a reason, as locally.
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        (s.source, s.reason) for s in here.skipped
+    ]
+    assert [s.source for s in report.skipped] == [str((folder / "blob.txt").resolve())]
+    mine, theirs = remote._snapshot, local._snapshot
+    assert [mine.chunk(r) for r in range(mine.next_row)] == [
+        theirs.chunk(r) for r in range(theirs.next_row)
+    ]
+    rows = np.arange(mine.next_row)
+    cosines = (mine.vectors_at(rows) * theirs.vectors_at(rows)).sum(axis=1)
+    assert cosines.min() >= 0.9999
+    loaded = rag.Index.load(tmp_path / "remote", model=embedder)
+    assert loaded.verify() == []
+    for question in QUESTIONS[:3]:
+        assert rag.ask(loaded, question).to_dict() == rag.ask(local, question).to_dict()
+
+
+@pytest.fixture(scope="module")
+def shards(ray_cluster, embedder, tmp_path_factory):
+    """The sample corpus indexed locally, and split into two shards served on the cluster."""
+    from rag.cluster import ShardedIndex, shard_index
+
+    _, _, cluster = ray_cluster
+    root = tmp_path_factory.mktemp("shards")
+    whole = rag.Index(embedder, path=root / "whole")
+    whole.sync([SAMPLE_CORPUS])
+    folders = shard_index(root / "whole", root / "sharded", into=2)
+    sharded = ShardedIndex.open(root / "sharded", cluster, embedder=embedder)
+    yield whole, sharded, folders
+    sharded.close()
+
+
+def test_shards_are_normal_indexes_of_whole_documents(shards, embedder):
+    whole, sharded, folders = shards
+    parts = [rag.Index.load(folder, model=embedder) for folder in folders]
+    assert [p.verify() for p in parts] == [[], []]
+    sources = [sorted(d.source for d in p.documents) for p in parts]
+    assert sorted(sources[0] + sources[1]) == sorted(d.source for d in whole.documents)
+    assert not set(sources[0]) & set(sources[1]) and all(sources)
+    assert sum(p.chunk_count() for p in parts) == whole.chunk_count() == sharded.size
+
+
+def test_sharded_search_and_answers_are_the_whole_indexs(shards):
+    whole, sharded, _ = shards
+    for question in QUESTIONS:
+        expected = whole.search(question, k=5)
+        assert sharded.search(question, k=5) == expected, question
+        assert rag.ask(sharded, question).to_dict() == rag.ask(whole, question).to_dict()
+    source = str(SAMPLE_CORPUS / "004_bedb749cf14d49f0.txt")
+    only = sharded.search(QUESTIONS[1], k=3, sources=[source])
+    assert only == whole.search(QUESTIONS[1], k=3, sources=[source])
+    with pytest.raises(ValueError, match="no indexed document"):
+        sharded.search(QUESTIONS[1], sources=["/nowhere.txt"])
+
+
+def test_the_cli_asks_a_sharded_index_on_the_cluster(shards, ray_cluster):
+    from rag.cli import main
+
+    _, sharded, _ = shards
+    assert main(["ask", QUESTIONS[1], "--index", str(sharded.path)]) == 1  # needs --ray
+    cluster, _, _ = ray_cluster
+    assert main(["ask", QUESTIONS[1], "--index", str(sharded.path), "--ray", cluster.address]) == 0
+
+
+def test_a_dead_shard_fails_the_question_and_names_the_shard(ray_cluster, embedder, shards):
+    import ray
+
+    from rag.cluster import ShardedIndex
+    from rag.errors import ClusterError
+
+    _, _, cluster = ray_cluster
+    _, sharded, _ = shards
+    mine = ShardedIndex.open(sharded.path, cluster, embedder=embedder, timeout_s=20)
+    ray.kill(mine._actors[1])
+    with pytest.raises(ClusterError, match=r"shard 1 \(.*shard-1\) is gone"):
+        rag.ask(mine, QUESTIONS[0])
+    mine.close()
+
+
+def test_a_worker_node_lost_mid_index_loses_nothing(ray_cluster, embedder, tmp_path, monkeypatch):
+    """The second node's raylet goes while files are being embedded: the run ends with every
+    file indexed or reported, and the index on disk loads and verifies clean. (Last: the
+    cluster has one node after it.)"""
+    cluster, worker, connected = ray_cluster
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    sentences = [
+        f"Office {i} in district {i % 23} referred {i * 3 + 1} people to shelter {i % 7}."
+        for i in range(2000)
+    ]
+    for n in range(8):
+        (folder / f"report-{n:02}.txt").write_text(
+            f"Report {n}\n" + "\n".join(sentences[n * 250 : (n + 1) * 250]) + "\n"
+        )
+    index = rag.Index(embedder, path=tmp_path / "index")
+    encoder, killed = connected.encoder, []
+
+    def encoder_that_loses_the_node(model):
+        encode = encoder(model)
+
+        def encode_and_kill(texts):
+            for n, batch in enumerate(encode(texts)):
+                if n == 0:  # the first batch is back: the second node goes, its work in flight
+                    cluster.remove_node(worker, allow_graceful=False)
+                    killed.append(time.monotonic())
+                yield batch
+
+        return encode_and_kill
+
+    monkeypatch.setattr(connected, "encoder", encoder_that_loses_the_node)
+    try:
+        report = index.sync([folder], cluster=connected)
+        outcome = "indexed"
+    except rag.RagError as exc:
+        report, outcome = None, str(exc)
+    assert killed, "the node was not lost during the run"
+    names = sorted(p.name for p in folder.iterdir())
+    if report is not None:
+        done = sorted(Path(s).name for s in report.added) + [
+            Path(s.source).name for s in report.skipped
+        ]
+        assert sorted(done) == names, outcome
+    else:  # the cluster gave up: nothing was committed, the index is as it was (empty)
+        assert "nothing was committed" in outcome
+    assert rag.Index.exists(tmp_path / "index") == (report is not None)
+    if report is not None:
+        loaded = rag.Index.load(tmp_path / "index", model=embedder)
+        assert loaded.verify() == [] and len(loaded.documents) == len(report.added)
