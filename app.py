@@ -217,9 +217,10 @@ class _Page:
             label="Indexing", interactive=False, lines=2, elem_id="rag-status", autoscroll=False
         )
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        # No file_types: gradio would refuse other types in a toast that vanishes; every file
+        # reaches the handler, and the status says which were refused, why, and what is accepted.
         ui.files = gr.File(
             file_count="multiple",
-            file_types=sorted(SUPPORTED_SUFFIXES),
             elem_id="rag-upload",
             label=f"Add files ({kinds}; up to {MAX_UPLOAD_BYTES // 2**20} MB each)",
             height=140,

@@ -106,13 +106,18 @@ def test_ask_open_citation_and_upload(page, tmp_path):
         "The Zebra Project\nThe Zebra Project is led by Marta Kowalski, who founded it in 2019.\n"
     )
     (tmp_path / "blob.txt").write_bytes(b"\x00\x01binary\x00" * 100)
+    (tmp_path / "notes.xyz").write_text("Some notes.\n")
     page.get_by_text("Documents", exact=True).click()
-    page.locator("#rag-upload input[type=file]").set_input_files([upload, tmp_path / "blob.txt"])
+    page.locator("#rag-upload input[type=file]").set_input_files(
+        [upload, tmp_path / "blob.txt", tmp_path / "notes.xyz"]
+    )
     status = page.locator("#rag-status textarea")
     page.wait_for_function(
         "() => document.querySelector('#rag-status textarea').value.includes('1 added (zebra.txt)')"
     )
     assert "Rejected blob.txt: binary content" in status.input_value()
+    assert "Rejected notes.xyz: unsupported file type '.xyz'" in status.input_value()
+    assert "Accepted types: .csv, .docx" in status.input_value()  # stays, unlike a toast
     assert "zebra.txt" in page.locator("#rag-documents").inner_text()
     _ask(page, "Who leads the Zebra Project?")
     reply = page.locator("#rag-chat .rag-reply").last
