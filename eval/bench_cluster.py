@@ -10,6 +10,7 @@ Ray cluster on this machine (nodes on 127.0.0.2 and 127.0.0.3, 2 CPUs each decla
 4. Overheads: cluster start, first embedded batch back, chunks/s through Ray against local.
 
     .venv/bin/python eval/bench_cluster.py [--squad FILE] [--scale DIR] [--json]
+    .venv/bin/python eval/bench_cluster.py --all-paragraphs --max-questions 200   # throughput
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ SQUAD = PROJECT.parent / "shared" / "benchmarks" / "squad" / "squad-v1.1-dev-art
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD file (paragraphs, q)")
+    parser.add_argument(
+        "--all-paragraphs",
+        action="store_true",
+        help="index the paragraphs of every SQuAD file in ../shared (1,480; the throughput run), "
+        "not only --squad's",
+    )
+    parser.add_argument("--max-questions", type=int, help="ask only the first N questions")
     parser.add_argument("--scale", type=Path, help="a large index folder to shard and search")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
@@ -62,6 +70,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         root = Path(tmp)
         paragraphs, questions = load_squad(args.squad)
+        questions = questions[: args.max_questions]
+        if args.all_paragraphs:
+            for path in sorted(args.squad.parent.glob("*.json")):
+                paragraphs.update(load_squad(path)[0])
         folder = root / "paragraphs"
         folder.mkdir()
         for name, text in paragraphs.items():
