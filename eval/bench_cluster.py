@@ -48,6 +48,9 @@ def main() -> int:
     )
     parser.add_argument("--max-questions", type=int, help="ask only the first N questions")
     parser.add_argument("--scale", type=Path, help="a large index folder to shard and search")
+    parser.add_argument(
+        "--scale-only", action="store_true", help="only the --scale measurement (no SQuAD runs)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     from ray.cluster_utils import Cluster as RayCluster
@@ -70,6 +73,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         root = Path(tmp)
         paragraphs, questions = load_squad(args.squad)
+        if args.scale_only:
+            _scale(args.scale, root, cluster, questions, figures)
+            paragraphs = {}
         questions = questions[: args.max_questions]
         if args.all_paragraphs:
             for path in sorted(args.squad.parent.glob("*.json")):
@@ -78,10 +84,11 @@ def main() -> int:
         folder.mkdir()
         for name, text in paragraphs.items():
             (folder / name).write_text(text, encoding="utf-8")
-        local, remote = _build_both(folder, root, embedder, cluster, figures)
-        _compare_evaluations(local, remote, questions, figures)
-        _compare_shards(local, root, cluster, embedder, questions, figures)
-        if args.scale:
+        if not args.scale_only:
+            local, remote = _build_both(folder, root, embedder, cluster, figures)
+            _compare_evaluations(local, remote, questions, figures)
+            _compare_shards(local, root, cluster, embedder, questions, figures)
+        if args.scale and not args.scale_only:
             _scale(args.scale, root, cluster, questions, figures)
     import ray
 
