@@ -90,7 +90,10 @@ def _contiguous_groups(order: list[str], counts: list[int], into: int) -> list[l
     total = np.cumsum(counts)
     cuts, previous = [], 0
     for i in range(1, into):
-        cut = int(np.searchsorted(total, total[-1] * i / into)) + 1
+        target = total[-1] * i / into
+        cut = int(np.searchsorted(total, target))  # documents before the one that crosses it
+        if cut < len(order) and total[cut] - target < target - (total[cut - 1] if cut else 0):
+            cut += 1  # ending after it comes closer
         cut = max(previous + 1, min(cut, len(order) - (into - i)))
         cuts.append(cut)
         previous = cut

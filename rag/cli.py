@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["main", "run"]
 
@@ -383,7 +384,21 @@ def _search(args) -> int:
 
 def _info(args) -> int:
     import rag
+    from rag._shards import SHARDS_FILE, is_sharded
 
+    if is_sharded(args.index):  # described from its manifest: no cluster needed
+        manifest = json.loads((Path(args.index) / SHARDS_FILE).read_text("utf-8"))
+        if args.json:
+            print(json.dumps(manifest, indent=2))
+            return 0
+        print(
+            f"{args.index}: a sharded index of {sum(manifest['rows'])} chunks in "
+            f"{len(manifest['shards'])} shards ({', '.join(map(str, manifest['rows']))} chunks), "
+            f"{manifest['embedder']}, split from {manifest['split_from']}; ask it with "
+            f"'rag ask QUESTION --index {args.index} --ray ADDRESS'; each shard is an index "
+            f"'rag info' describes ({args.index}/{manifest['shards'][0]})"
+        )
+        return 0
     index = rag.Index.load(args.index)
     info = index.info()
     info["sources"] = [

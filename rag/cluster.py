@@ -67,9 +67,6 @@ def connect(address: str | None = None, timeout_s: float = 3600.0) -> Cluster:
             f"no Ray cluster answers at {address} ({exc}): start one with "
             "'ray start --head --port PORT' and give its address"
         ) from None
-    import logging
-
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # our own bars say what it does
     if not ray.is_initialized():
         ray.init(
             address=address,
@@ -136,8 +133,18 @@ class Cluster:
         """``items`` through ``udf`` (a function run as tasks, or a callable class, one instance
         per actor) in batches; yields the result batches as they arrive, within ``timeout_s`` in
         all."""
+        import logging
+
         import ray
 
+        # Ray Data configures its loggers when first imported: quieted after that (our own bars
+        # say what runs).
+        for name in (
+            "ray.data",
+            "ray.data._internal.execution.streaming_executor",
+            "ray.data._internal.progress",
+        ):
+            logging.getLogger(name).setLevel(logging.ERROR)
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False

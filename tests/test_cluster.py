@@ -220,3 +220,12 @@ def test_a_worker_node_lost_mid_index_loses_nothing(ray_cluster, embedder, tmp_p
     if report is not None:
         loaded = rag.Index.load(tmp_path / "index", model=embedder)
         assert loaded.verify() == [] and len(loaded.documents) == len(report.added)
+
+
+def test_rag_info_describes_a_sharded_index_without_a_cluster(shards, capsys):
+    from rag.cli import main
+
+    _, sharded, _ = shards
+    assert main(["info", "--index", str(sharded.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"a sharded index of {sharded.size} chunks in 2 shards" in out
