@@ -148,5 +148,34 @@ def test_hybrid_beats_dense_only_on_an_exact_code(product_index, embedder, monke
     assert "85 °C" in hits[0].text
 
     # Without BM25 the hybrid ranking falls back to dense order, and gets it wrong.
-    monkeypatch.setattr(Lexicon, "scores", lambda self, query: np.zeros(self.size, np.float32))
+    monkeypatch.setattr(
+        Lexicon, "scores", lambda self, query, collection=None: np.zeros(self.size, np.float32)
+    )
     assert [h.source for h in product_index.search(PRODUCT_QUESTION, k=4)] == dense_only
+
+
+def test_a_shard_scores_bm25_as_the_whole_collection_does():
+    """rag.cluster's shards score their rows with the collection's statistics: the same scores,
+    bit for bit, as the whole index gives them."""
+    from rag.retrieve import Collection, tokenize
+
+    texts = [
+        "The hotline in Sofia received 5,300 calls in March.",
+        "Shelters in Chisinau hosted 214 survivors in 2019.",
+        "The hotline number is 0800 4747, open every day.",
+        "Training in Tirana lasted eleven days for shelter staff.",
+        "Calls to the hotline doubled after the campaign in Sofia.",
+    ]
+    whole = Lexicon(texts)
+    parts = [whole.compacted(np.arange(0, 2)), whole.compacted(np.arange(2, 5))]
+    query = "How many calls did the Sofia hotline receive?"
+    tokens = sorted(set(tokenize([query])[0]))
+    frequencies = {
+        t: float(np.float32(sum(np.float32(p.document_frequencies([t])[0]) for p in parts)))
+        for t in tokens
+    }
+    collection = Collection(whole.size, float(whole.lengths(0, whole.size).mean()), frequencies)
+    sharded = np.concatenate([p.scores(query, collection) for p in parts])
+    np.testing.assert_array_equal(sharded, whole.scores(query))
+    alone = np.concatenate([p.scores(query) for p in parts])  # each with its own statistics
+    assert not np.array_equal(alone, whole.scores(query))
