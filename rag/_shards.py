@@ -22,6 +22,7 @@ from rag.retrieve import (
     Hit,
     candidates,
     fuse,
+    indexed_source,
     make_hit,
     tokenize,
 )
@@ -238,7 +239,7 @@ class ShardedIndex:
         if method not in METHODS:
             raise ValueError(f"unknown retrieval method {method!r}: use one of {METHODS}")
         if sources is not None:
-            sources = [self._indexed_source(s) for s in sources]
+            sources = [indexed_source(self._shard_of, s) for s in sources]
         if not self.size:
             return []
         depth = min(self.size, max(50, 4 * k))
@@ -312,14 +313,6 @@ class ShardedIndex:
 
     def _shard_at(self, row: int) -> int:
         return int(np.searchsorted(self._offsets, row, side="right") - 1)
-
-    def _indexed_source(self, source: str) -> str:
-        if source in self._shard_of:
-            return source
-        resolved = str(Path(source).expanduser().resolve())
-        if resolved in self._shard_of:
-            return resolved
-        raise ValueError(f"no indexed document {source!r}: filter by a source listed by 'rag info'")
 
 
 def _answers(calls: dict, folder: Path, timeout_s: float) -> dict:

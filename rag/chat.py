@@ -13,6 +13,7 @@ name only.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import threading
@@ -235,11 +236,15 @@ class Chat:
         if self.read_only:
             raise PermissionError("this server answers questions only: documents cannot change")
 
+    @functools.lru_cache(maxsize=1_000_000)  # noqa: B019 - one Chat per server; sources are str
+    def _key(self, source: str) -> str:
+        return document_key(source)  # a sha256 per source once, not per document per click
+
     def _source(self, key) -> str:
         """The indexed document a page's key names (ValueError when none does)."""
         if isinstance(key, str):
             for document in self.index.documents:
-                if document_key(document.source) == key:
+                if self._key(document.source) == key:
                     return document.source
         raise ValueError("no such document in the index (it may have been removed)")
 

@@ -342,17 +342,18 @@ def make_hit(snapshot, row: int, score: float, query_vector, similarities, lexic
 def _allowed_rows(snapshot, sources: list[str] | None) -> np.ndarray | None:
     if sources is None:
         return None
-    wanted = {_indexed_source(snapshot, source) for source in sources}
+    wanted = {indexed_source(snapshot.documents, source) for source in sources}
     rows = [snapshot.rows_of[s] for s in sorted(wanted) if s in snapshot.rows_of]
     return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
 
 
-def _indexed_source(snapshot, source: str) -> str:
-    """The indexed source a filter names: as stored, or a path relative to the working folder."""
-    if source in snapshot.documents:
+def indexed_source(documents, source: str) -> str:
+    """The indexed source a filter names (``documents``: the indexed sources, or a mapping by
+    them): as stored, or a path relative to the working folder."""
+    if source in documents:
         return source
     resolved = str(Path(source).expanduser().resolve())
-    if resolved in snapshot.documents:
+    if resolved in documents:
         return resolved
     raise ValueError(f"no indexed document {source!r}: filter by a source listed by 'rag info'")
 
