@@ -111,6 +111,7 @@ class ShardServer:
     def __init__(self, folder: str, offset: int):
         self.snapshot = _store.read(folder).snapshot
         self.offset = offset  # its first row among all shards' rows
+        self._last = None  # (query, collection, every row's BM25) of the last candidates
 
     def describe(self) -> dict:
         return {
@@ -131,7 +132,10 @@ class ShardServer:
             allowed = np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
             if not len(allowed):
                 return {}, []
-        dense, lexical, _ = candidates(snapshot, query, query_vector, depth, allowed, collection)
+        dense, lexical, scores = candidates(
+            snapshot, query, query_vector, depth, allowed, collection
+        )
+        self._last = (query, collection, scores)  # hits for this question reuse them
         shift = self.offset
         return (
             {row + shift: score for row, score in dense.items()},
@@ -140,7 +144,11 @@ class ShardServer:
 
     def hits(self, rows, query, query_vector, similarities, collection) -> list[Hit]:
         """Rows (numbered among all shards' rows, with their fused scores) as hits."""
-        scores = self.snapshot.lexicon.scores(query, collection)
+        last = self._last
+        if last is not None and last[:2] == (query, collection):
+            scores = last[2]
+        else:
+            scores = self.snapshot.lexicon.scores(query, collection)
         mine = {row - self.offset: s for row, s in similarities.items()}
         return [
             make_hit(self.snapshot, row - self.offset, score, query_vector, mine, scores)

@@ -115,7 +115,7 @@ class Lexicon:
         result = np.zeros(self.size, dtype=np.float32)
         length_norm = self._length_norm
         if collection is not None:
-            length_norm = self._norm(collection.average_length)
+            length_norm = self._shard_norm(collection.average_length)
         for token in tokenize([query])[0]:
             term = self.vocabulary.get(token)
             if term is None:
@@ -222,6 +222,15 @@ class Lexicon:
 
     def _norm(self, average: float) -> np.ndarray:
         return self.K1 * (1 - self.B + self.B * self._lengths / max(average, 1e-9))
+
+    def _shard_norm(self, average: float) -> np.ndarray:
+        """``_norm`` for a larger collection's average, kept: a shard gets the same average for
+        every question, and recomputing it cost a pass over all its rows each time."""
+        kept = self.__dict__.get("_kept_norm")
+        if kept is None or kept[0] != average:
+            kept = (average, self._norm(average))
+            self._kept_norm = kept  # one tuple, replaced whole: safe for concurrent readers
+        return kept[1]
 
 
 def bm25_idf(documents: np.ndarray, total: int) -> np.ndarray:

@@ -118,6 +118,18 @@ def test_help_names_the_default_threshold(capsys):
     assert f"(default {MIN_CONFIDENCE})" in " ".join(capsys.readouterr().out.split())
 
 
+def test_the_package_and_the_help_start_without_pytorch():
+    # A Ray worker reading files or serving a shard, and `rag --help`, import the package: its
+    # names load on first use, so none of these pays PyTorch's 2 s.
+    script = (
+        "import sys, rag, rag.cli, rag._shards\n"
+        "rag.cli._parser(); rag.Hit, rag.IngestLimits, rag.RagError\n"
+        "print('torch' in sys.modules, rag.evaluate.__name__)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "evaluate"], result.stderr
+
+
 def test_index_help_lists_every_format_and_its_library(capsys):
     from rag.ingest import SUPPORTED_SUFFIXES
 
