@@ -46,7 +46,10 @@ def shard_index(source: str | Path, out: str | Path, into: int) -> list[Path]:
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} is not empty: give a new folder for the shards")
     stored = _store.read(source)
-    snapshot = stored.snapshot.compacted()  # rows in order, dead ones dropped
+    snapshot = stored.snapshot
+    # Documents by their first live row. A document's live rows are one run (a sync adds each
+    # document's chunks together), so the shards' rows, compacted, are the whole index's live
+    # rows in order; compacting the whole first would build its HNSW graph for nothing.
     order = sorted(snapshot.rows_of, key=lambda s: int(snapshot.rows_of[s][0]))
     if not 1 <= into <= max(1, len(order)):
         raise ValueError(f"cannot split {len(order)} documents into {into} shards")

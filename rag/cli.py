@@ -261,13 +261,9 @@ def _index(args) -> int:
             check_languages(args.ocr_lang)
         except ExtractionError as exc:
             raise rag.RagError(f"--ocr-lang {args.ocr_lang}: {exc}") from None
+    cluster = _cluster(args)  # first: a cluster that is not there fails before the model loads
     index = rag.Index.build(
-        args.paths,
-        path=args.index,
-        model=args.model,
-        progress=True,
-        limits=limits,
-        cluster=_cluster(args),
+        args.paths, path=args.index, model=args.model, progress=True, limits=limits, cluster=cluster
     )
     report = index.last_report
     summary = {
