@@ -120,6 +120,30 @@ def test_an_index_built_on_the_cluster_is_the_local_one(ray_cluster, embedder, t
         assert rag.ask(loaded, question).to_dict() == rag.ask(local, question).to_dict()
 
 
+def test_shards_of_an_index_with_replaced_chunks_hold_its_live_rows_in_order(embedder, tmp_path):
+    # No cluster needed to split. A changed document leaves dead rows behind and its new chunks
+    # at the end: the shards hold the live rows only, in the whole index's order.
+    from rag.cluster import shard_index
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for source in sorted(SAMPLE_CORPUS.iterdir())[:4]:
+        (folder / source.name).write_bytes(source.read_bytes())
+    whole = rag.Index(embedder, path=tmp_path / "whole")
+    whole.sync([folder])
+    first = sorted(folder.iterdir())[0]
+    first.write_text(first.read_text() + "\nA sentence added at the end of the page.\n")
+    whole.sync([folder])
+    snapshot = whole._snapshot
+    assert snapshot.size < snapshot.next_row  # dead rows are there
+    live = [snapshot.chunk(r) for r in np.flatnonzero(snapshot.live)]
+    folders = shard_index(tmp_path / "whole", tmp_path / "sharded", into=2)
+    parts = [rag.Index.load(f, model=embedder) for f in folders]
+    assert [p.verify() for p in parts] == [[], []]
+    rows = [p._snapshot.chunk(r) for p in parts for r in range(p._snapshot.next_row)]
+    assert rows == live
+
+
 @pytest.fixture(scope="module")
 def shards(ray_cluster, embedder, tmp_path_factory):
     """The sample corpus indexed locally, and split into two shards served on the cluster."""
