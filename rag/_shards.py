@@ -29,6 +29,7 @@ from rag.retrieve import (
 
 SHARDS_FILE = "shards.json"
 FORMAT = 1
+FREQUENCIES_KEPT = 100_000  # query terms whose document frequency is kept
 
 
 def shard_index(source: str | Path, out: str | Path, into: int) -> list[Path]:
@@ -188,7 +189,7 @@ class ShardedIndex:
         lengths = np.concatenate([i["lengths"] for i in info])
         self._average = float(lengths.mean()) if len(lengths) else 1.0
         self._shard_of = {source: n for n, i in enumerate(info) for source in i["documents"]}
-        self._frequency = lru_cache(maxsize=100_000)(self._count_holding)
+        self._frequencies: dict[str, float] = {}  # token -> rows of all shards holding it
         self._document = lru_cache(maxsize=256)(self._fetch_document)
 
     @classmethod
@@ -314,13 +315,18 @@ class ShardedIndex:
 
     def _collection(self, query: str) -> Collection:
         tokens = sorted(set(tokenize([query])[0]))
-        return Collection(self.size, self._average, {t: self._frequency(t) for t in tokens})
-
-    def _count_holding(self, token: str) -> float:
-        """The rows of all shards that hold ``token`` (summed as float32, as one index counts)."""
-        calls = {n: actor.frequencies.remote([token]) for n, actor in enumerate(self._actors)}
-        counts = _answers(calls, self.path, self.timeout_s)
-        return float(np.float32(sum(np.float32(c[0]) for c in counts.values())))
+        known = {t: self._frequencies.get(t) for t in tokens}
+        missing = [t for t, count in known.items() if count is None]
+        if missing:  # one call a shard for all of the question's new terms, at once
+            calls = {n: actor.frequencies.remote(missing) for n, actor in enumerate(self._actors)}
+            counts = _answers(calls, self.path, self.timeout_s)
+            if len(self._frequencies) > FREQUENCIES_KEPT:
+                self._frequencies.clear()
+            for i, token in enumerate(missing):
+                # Summed as float32, as one index counts them.
+                total = sum(np.float32(counts[n][i]) for n in sorted(counts))
+                known[token] = self._frequencies[token] = float(np.float32(total))
+        return Collection(self.size, self._average, known)
 
     def _shard_at(self, row: int) -> int:
         return int(np.searchsorted(self._offsets, row, side="right") - 1)
