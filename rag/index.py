@@ -192,8 +192,13 @@ class Index:
         problems = _store.verify_files(self.path) if self.path else []
         chunks = snapshot.chunks
         for source, rows in snapshot.rows_of.items():
+            document = snapshot.documents[source]
             try:
-                length = len(snapshot.documents[source].text)
+                document.page_starts, document.content_spans, document.locations  # noqa: B018
+            except IndexFormatError as exc:  # parsed when first read
+                problems.append(str(exc))
+            try:
+                length = len(document.text)
             except IndexFormatError:
                 continue  # a damaged text: reported by the file checks above
             starts, ends = chunks.starts[rows], chunks.ends[rows]

@@ -314,6 +314,23 @@ def test_damaged_store_is_refused(saved, tmp_path):
         rag.Index.load(tmp_path / "index", model=saved.embedder)
 
 
+def test_a_document_with_damaged_marks_is_refused_when_read(saved, corpus, tmp_path):
+    """A document's marks are parsed when first read (a sync reads only its hash): damaged
+    JSON there is refused then, as a corrupted index, and unchanged documents still sync."""
+    import sqlite3
+
+    store = tmp_path / "index" / _store.STORE
+    source = str((corpus / "museum.html").resolve())
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE documents SET locations = '[[0,' WHERE source = ?", (source,))
+    db.close()
+    loaded = rag.Index.load(tmp_path / "index", model=saved.embedder)
+    assert loaded.sync([corpus]).added == []  # nothing changed: the marks were not needed
+    with pytest.raises(rag.IndexFormatError, match=r"corrupted \(.*museum.html"):
+        loaded.search("whale skeleton museum", k=1)  # its hit names its location
+    assert any("museum.html" in p and "corrupted" in p for p in loaded.verify())
+
+
 def test_large_stores_check_each_text_as_it_is_read(saved, tmp_path, monkeypatch):
     """Past the size checked on load, a damaged text is refused when a search reads it, and
     found by verify."""
