@@ -17,13 +17,14 @@ from rag import _store
 from rag.errors import ClusterError, IndexFormatError
 from rag.ingest import Document
 from rag.retrieve import (
-    METHODS,
     Collection,
     Hit,
     candidates,
+    check_query,
     fuse,
     indexed_source,
     make_hit,
+    rows_of_sources,
     tokenize,
 )
 
@@ -131,9 +132,8 @@ class ShardServer:
         """Its dense and lexical candidates, rows numbered among all shards' rows."""
         snapshot = self.snapshot
         allowed = None
-        if sources is not None:
-            rows = [snapshot.rows_of[s] for s in sorted(set(sources)) if s in snapshot.rows_of]
-            allowed = np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+        if sources is not None:  # resolved by the driver; those of other shards are not here
+            allowed = rows_of_sources(snapshot, sources)
             if not len(allowed):
                 return {}, []
         dense, lexical, scores = candidates(
@@ -244,12 +244,7 @@ class ShardedIndex:
         self, query: str, k: int = 5, sources: list[str] | None = None, method: str = "hybrid"
     ) -> list[Hit]:
         """As ``Index.search``: the ``k`` best chunks of all shards, best first."""
-        if not isinstance(query, str) or not query.strip():
-            raise ValueError("the question is empty: ask something")
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        if method not in METHODS:
-            raise ValueError(f"unknown retrieval method {method!r}: use one of {METHODS}")
+        check_query(query, k, method)
         if sources is not None:
             sources = [indexed_source(self._shard_of, s) for s in sources]
         if not self.size:

@@ -281,12 +281,7 @@ def search(
     Raises:
         ValueError: empty query, ``k`` < 1 or an unknown method.
     """
-    if not isinstance(query, str) or not query.strip():
-        raise ValueError("the question is empty: ask something")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    if method not in METHODS:
-        raise ValueError(f"unknown retrieval method {method!r}: use one of {', '.join(METHODS)}")
+    check_query(query, k, method)
     snapshot = index._snapshot
     allowed = _allowed_rows(snapshot, sources)
     if not snapshot.size or (allowed is not None and not len(allowed)):
@@ -348,11 +343,25 @@ def make_hit(snapshot, row: int, score: float, query_vector, similarities, lexic
     )
 
 
+def check_query(query: str, k: int, method: str) -> None:
+    """Raises ValueError for an empty query, ``k`` < 1 or an unknown method."""
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("the question is empty: ask something")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if method not in METHODS:
+        raise ValueError(f"unknown retrieval method {method!r}: use one of {', '.join(METHODS)}")
+
+
 def _allowed_rows(snapshot, sources: list[str] | None) -> np.ndarray | None:
     if sources is None:
         return None
-    wanted = {indexed_source(snapshot.documents, source) for source in sources}
-    rows = [snapshot.rows_of[s] for s in sorted(wanted) if s in snapshot.rows_of]
+    return rows_of_sources(snapshot, {indexed_source(snapshot.documents, s) for s in sources})
+
+
+def rows_of_sources(snapshot, sources) -> np.ndarray:
+    """The rows, in order, of those of the indexed ``sources`` the snapshot holds."""
+    rows = [snapshot.rows_of[s] for s in sorted(set(sources)) if s in snapshot.rows_of]
     return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
 
 
